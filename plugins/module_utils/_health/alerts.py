@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``alerts`` section: alerts firing in Alertmanager, through API v2 (v1 answers 410 since 0.27).
+
+Only active alerts that are neither silenced nor inhibited count. They are counted by
+their ``severity`` label: more than ``alerts_critical`` (default 0) critical ones make
+the section critical (one finding per alert); more than ``alerts_warning`` (default 2)
+warning ones make it a warning (one finding naming them).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudos.ops.plugins.module_utils._http import join_url
+from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
+    CRITICAL, WARNING, Section, not_answering, not_installed, probe_url)
+from ansible_collections.cloudos.ops.plugins.module_utils._health.monitoring import CONTAINER_HINTS, units_for
+
+QUERY = '/api/v2/alerts?active=true&silenced=false&inhibited=false'
+MAX_LISTED = 20
+
+
+def parse_alerts(data):
+    """``[{alertname, severity, summary, starts_at, instance}]`` from an API v2 alert list."""
+    if not isinstance(data, list):
+        raise ValueError('expected a JSON list of alerts, got %s' % type(data).__name__)
+    out = []
+    for alert in data:
+        if not isinstance(alert, dict):
+            raise ValueError('an alert is not a JSON object: %r' % (alert,))
+        state = (alert.get('status') or {}).get('state', 'active')
+        if state != 'active':
+            continue
+        labels = alert.get('labels') or {}
+        notes = alert.get('annotations') or {}
+        out.append({
+            'alertname': labels.get('alertname', '(no alertname)'),
+            'severity': (labels.get('severity') or 'none').lower(),
+            'summary': notes.get('summary') or notes.get('description') or '',
+            'instance': labels.get('instance', ''),
+            'starts_at': alert.get('startsAt', ''),
+        })
+    out.sort(key=lambda a: ({'critical': 0, 'warning': 1}.get(a['severity'], 2), a['alertname']))
+    return out
+
+
+def label(alert):
+    text = alert['alertname']
+    if alert['instance']:
+        text += ' on %s' % alert['instance']
+    if alert['summary']:
+        text += ': %s' % alert['summary']
+    return text
+
+
+def evaluate(sec, alerts, thresholds):
+    crit = [a for a in alerts if a['severity'] in ('critical', 'page', 'error')]
+    warn = [a for a in alerts if a['severity'] == 'warning']
+    other = len(alerts) - len(crit) - len(warn)
+    sec.metrics.update({'firing': len(alerts), 'critical': len(crit), 'warning': len(warn), 'other': other})
+    if len(crit) > thresholds['alerts_critical']:
+        for alert in crit[:MAX_LISTED]:
+            sec.add(CRITICAL, 'critical alert firing: %s' % label(alert),
+                    'Investigate now (guide: any critical alert); silence it with cloudos.ops.alertmanager_silence '
+                    'only for planned maintenance', metric='critical', value=len(crit), threshold=thresholds['alerts_critical'])
+    if len(warn) > thresholds['alerts_warning']:
+        names = ', '.join(label(a) for a in warn[:MAX_LISTED])
+        sec.add(WARNING, '%d warning alerts firing (more than %s): %s' % (len(warn), thresholds['alerts_warning'], names),
+                'Investigate (guide: more than 2 warnings)', metric='warning', value=len(warn),
+                threshold=thresholds['alerts_warning'])
+    sec.details['alerts'] = alerts[:100]
+    if not alerts:
+        sec.summary = 'no alerts firing'
+    else:
+        sec.summary = '%d firing: %d critical, %d warning%s' % (len(alerts), len(crit), len(warn),
+                                                                ', %d other' % other if other else '')
+
+
+def probe(host, params, thresholds):
+    sec = Section('alerts')
+    required = params.get('required') or []
+    url = join_url(params['alertmanager_url'], QUERY)
+    resp, err = probe_url(host, url)
+    if err is not None:
+        state, evidence = not_answering(host, err, units_for(params, 'alertmanager'), CONTAINER_HINTS['alertmanager'])
+        if state == 'absent':
+            sec.set_absent('Alertmanager not installed (nothing answers at %s)' % params['alertmanager_url'])
+            not_installed(sec, 'alerts', required, 'Alertmanager', sec.summary)
+            return sec
+        sec.summary = 'firing alerts unknown'
+        sec.add(CRITICAL, 'cannot list firing alerts: %s%s' % ('%s but ' % evidence if evidence else '', err.message),
+                'Bring Alertmanager back (see the monitoring check), then review alerts: amtool alert query')
+        return sec
+    try:
+        alerts = parse_alerts(resp.json())
+    except Exception as exc:  # pylint: disable=broad-except
+        sec.summary = 'firing alerts unknown'
+        sec.add(CRITICAL, 'Alertmanager at %s answered something that is not an API v2 alert list: %s'
+                % (url, getattr(exc, 'message', exc)), 'Check that alertmanager_url points at Alertmanager >= 0.16')
+        return sec
+    evaluate(sec, alerts, thresholds)
+    return sec

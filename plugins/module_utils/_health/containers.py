@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``containers`` section: every container of the Docker Engine, through the ``docker`` SDK.
+
+Works with docker SDK 5.0 (Debian 12's python3-docker) and 7.x. Restarts in the last
+24 hours come from the engine's event log (``start`` events of each container, minus
+its first start when it was created inside the window); when events cannot be read,
+``RestartCount`` (restarts since creation, by the restart policy) is used instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+from datetime import datetime, timezone
+
+from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
+    CRITICAL, WARNING, Section, above, not_installed)
+
+DEFAULT_SOCKET = '/var/run/docker.sock'
+MAX_EVENTS = 20000
+DAY = 86400
+
+
+class DockerUnavailable(Exception):
+    """Docker cannot be asked; ``reason`` is ``absent``, ``library`` or ``down``."""
+
+    def __init__(self, message, reason):
+        super().__init__(message)
+        self.reason = reason
+
+
+def endpoint(host):
+    """The Docker endpoint to use, or ``None`` when no engine is configured or present."""
+    if host.docker_host:
+        return host.docker_host
+    if os.environ.get('DOCKER_HOST'):
+        return os.environ['DOCKER_HOST']
+    if host.exists(DEFAULT_SOCKET):
+        return 'unix://' + DEFAULT_SOCKET
+    return None
+
+
+def open_client(host, quiet=False):
+    """A connected ``docker.DockerClient`` or raise :class:`DockerUnavailable` (``None`` if quiet)."""
+    url = endpoint(host)
+    try:
+        if url is None:
+            raise DockerUnavailable('no Docker engine: %s does not exist and neither docker_host nor DOCKER_HOST is set'
+                                    % DEFAULT_SOCKET, 'absent')
+        try:
+            import docker  # pylint: disable=import-outside-toplevel
+        except ImportError as exc:
+            raise DockerUnavailable('the Python docker SDK is not installed on the managed host (%s); install '
+                                    'python3-docker (Debian) or `pip install docker`' % exc, 'library')
+        try:
+            client = docker.DockerClient(base_url=url, timeout=max(1, int(round(host.timeout))))
+            client.api.ping()
+        except Exception as exc:  # pylint: disable=broad-except
+            raise DockerUnavailable('the Docker engine at %s does not answer: %s' % (url, exc), 'down')
+        return client
+    except DockerUnavailable:
+        if quiet:
+            return None
+        raise
+
+
+def parse_time(value):
+    """Docker's RFC 3339 timestamps (nanoseconds, ``Z``) to an aware datetime, or ``None``."""
+    if not value or value.startswith('0001-01-01'):
+        return None
+    value = value.replace('Z', '+00:00')
+    main, dot, rest = value.partition('.')
+    if dot:
+        frac = ''
+        tz = ''
+        for i, char in enumerate(rest):
+            if not char.isdigit():
+                frac, tz = rest[:i], rest[i:]
+                break
+        else:
+            frac = rest
+        value = main + '.' + frac[:6].ljust(6, '0') + tz
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def count_starts(events, limit=MAX_EVENTS):
+    """Count ``start`` events per container id; ``limit`` bounds the read."""
+    starts = {}
+    for index, event in enumerate(events):
+        if index >= limit:
+            break
+        if not isinstance(event, dict):
+            continue
+        if (event.get('status') or event.get('Action')) != 'start':
+            continue
+        cid = event.get('id') or (event.get('Actor') or {}).get('ID')
+        if cid:
+            starts[cid] = starts.get(cid, 0) + 1
+    return starts
+
+
+def restarts_in_window(starts, created, now, window=DAY):
+    """Restarts inside the window from the number of starts seen in it."""
+    if created is not None and (now - created).total_seconds() <= window:
+        starts -= 1
+    return max(0, starts)
+
+
+def evaluate(info, restarts, source, thresholds):
+    """Findings ``[(severity, message, action)]`` for one inspected container."""
+    name = info['name']
+    logs = 'docker logs --tail 100 %s; docker inspect %s' % (name, name)
+    out = []
+    state = info['state']
+    if state == 'restarting':
+        out.append((CRITICAL, 'container %s is restarting (restart loop, %s restarts so far)' % (name, info['restart_count']),
+                    logs))
+    elif state == 'dead':
+        out.append((CRITICAL, 'container %s is dead' % name, logs + '; docker rm %s and recreate it' % name))
+    elif state == 'exited' and info['exit_code'] not in (0, None):
+        out.append((WARNING, 'container %s exited with code %s' % (name, info['exit_code']), logs + '; docker start %s' % name))
+    elif state == 'paused':
+        out.append((WARNING, 'container %s is paused' % name, 'docker unpause %s' % name))
+    if info['health'] == 'unhealthy':
+        out.append((CRITICAL, 'container %s is unhealthy (health check failing)' % name,
+                    "docker inspect --format '{{json .State.Health}}' %s; docker logs --tail 100 %s" % (name, name)))
+    sev = above(restarts, thresholds['container_restarts'], thresholds['container_restarts_critical'])
+    if sev in (WARNING, CRITICAL):
+        what = 'in the last 24 h' if source == 'events' else 'since creation (RestartCount; events unavailable)'
+        out.append((sev, 'container %s restarted %d times %s (threshold %s per day)'
+                    % (name, restarts, what, thresholds['container_restarts']), 'Investigate (guide: > 5 restarts a day): ' + logs))
+    return out
+
+
+def describe(attrs):
+    state = attrs.get('State') or {}
+    health = (state.get('Health') or {}).get('Status') or 'none'
+    return {
+        'id': attrs.get('Id', ''),
+        'name': (attrs.get('Name') or '').lstrip('/'),
+        'image': (attrs.get('Config') or {}).get('Image', ''),
+        'state': state.get('Status', 'unknown'),
+        'exit_code': state.get('ExitCode'),
+        'health': health,
+        'restart_count': int(attrs.get('RestartCount') or 0),
+        'created': parse_time(attrs.get('Created')),
+        'started_at': parse_time(state.get('StartedAt')),
+    }
+
+
+def read_starts(client, now):
+    """Start events per container id over the last 24 h, or ``None`` when unavailable."""
+    since = int(now.timestamp()) - DAY
+    until = int(now.timestamp())
+    try:
+        stream = client.events(since=since, until=until, decode=True,
+                               filters={'type': 'container', 'event': ['restart', 'start', 'die']})
+        try:
+            return count_starts(stream)
+        finally:
+            close = getattr(stream, 'close', None)
+            if close:
+                close()
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
+def probe(host, params, thresholds):
+    sec = Section('containers')
+    required = params.get('required') or []
+    try:
+        client = open_client(host)
+    except DockerUnavailable as exc:
+        if exc.reason == 'absent':
+            sec.set_absent(str(exc))
+            not_installed(sec, 'containers', required, 'Docker', str(exc))
+        elif exc.reason == 'library':
+            sec.summary = 'cannot check containers'
+            sec.add(CRITICAL if ('containers' in required or 'docker' in required) else WARNING, str(exc),
+                    'apt-get install python3-docker')
+        else:
+            sec.summary = 'Docker engine down'
+            sec.add(CRITICAL, str(exc), 'systemctl status docker; journalctl -u docker -n 100 --no-pager; systemctl restart docker')
+        return sec
+    try:
+        now = host.now()
+        containers = [describe(c.attrs) for c in client.containers.list(all=True)]
+        starts = read_starts(client, now)
+    except Exception as exc:  # pylint: disable=broad-except
+        sec.summary = 'Docker engine error'
+        sec.add(CRITICAL, 'listing containers failed: %s' % exc, 'systemctl status docker; docker ps -a')
+        return sec
+    finally:
+        try:
+            client.close()
+        except Exception:  # pylint: disable=broad-except
+            pass
+    source = 'events' if starts is not None else 'RestartCount'
+    counts = {}
+    details = []
+    total_restarts = 0
+    unhealthy = 0
+    for info in containers:
+        if starts is not None:
+            restarts = restarts_in_window(starts.get(info['id'], 0), info['created'], now)
+        else:
+            restarts = info['restart_count']
+        total_restarts += restarts
+        counts[info['state']] = counts.get(info['state'], 0) + 1
+        unhealthy += info['health'] == 'unhealthy'
+        details.append({'name': info['name'], 'image': info['image'], 'state': info['state'], 'health': info['health'],
+                        'restart_count': info['restart_count'], 'restarts_24h': restarts if source == 'events' else None})
+        for severity, message, action in evaluate(info, restarts, source, thresholds):
+            sec.add(severity, message, action, metric='restarts_24h' if 'restarted' in message else None,
+                    value=restarts if 'restarted' in message else None,
+                    threshold=thresholds['container_restarts'] if 'restarted' in message else None)
+    sec.metrics.update({'containers': len(containers), 'running': counts.get('running', 0),
+                        'unhealthy': unhealthy, 'restarts_24h': total_restarts, 'restarts_source': source})
+    sec.details['containers'] = details
+    if not containers:
+        sec.summary = 'Docker engine answers; no containers'
+    else:
+        sec.summary = '%d container%s: %s; %d restart%s %s' % (
+            len(containers), '' if len(containers) == 1 else 's',
+            ', '.join('%d %s' % (n, s) for s, n in sorted(counts.items())),
+            total_restarts, '' if total_restarts == 1 else 's',
+            'in 24 h' if source == 'events' else 'since creation')
+    return sec

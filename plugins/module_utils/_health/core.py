@@ -1,0 +1,512 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Findings, thresholds, severities, concurrency and assembly for ``cloudos_health``.
+
+Everything here is plain Python: no Ansible import, no system access except through
+the :class:`Host` adapter, so unit tests drive it with a fake host.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import threading
+import time
+
+from datetime import datetime, timezone
+
+SECTIONS = ('system', 'services', 'containers', 'kubernetes', 'monitoring', 'alerts',
+            'resources', 'ai_engine', 'certificates')
+
+OK, WARNING, CRITICAL = 'ok', 'warning', 'critical'
+ABSENT, SKIPPED = 'absent', 'skipped'
+_RANK = {OK: 0, ABSENT: 0, SKIPPED: 0, WARNING: 1, CRITICAL: 2}
+
+# The guide's "Key Metrics to Monitor Daily" table, plus the critical levels this
+# collection adds. A value strictly above a ``*`` threshold is a finding (below, for
+# certificate days); ``*_critical`` raises it to critical.
+DEFAULT_THRESHOLDS = {
+    'cpu': 80.0,                          # % busy over cpu_sample_seconds
+    'cpu_critical': 100.0,                # a short sample at 100 % is normal: never critical by default
+    'memory': 85.0,                       # % of MemTotal not available
+    'memory_critical': 95.0,
+    'disk': 80.0,                         # % of blocks used (as df shows it)
+    'disk_critical': 95.0,
+    'alerts_warning': 2,                  # more than this many firing warning alerts -> warning
+    'alerts_critical': 0,                 # more than this many firing critical alerts -> critical
+    'container_restarts': 5,              # restarts of one container in the last 24 h -> warning
+    'container_restarts_critical': 20,
+    'ai_error_rate': 5.0,                 # % of inference requests that failed -> warning
+    'ai_error_rate_critical': 25.0,
+    'certificate_days': 30,               # fewer days left -> warning
+    'certificate_days_critical': 7,       # fewer days left (or expired) -> critical
+}
+
+# Components a user may list in ``required``: a section name, or one component of it.
+COMPONENTS = {
+    'services': 'services', 'containers': 'containers', 'docker': 'containers',
+    'kubernetes': 'kubernetes', 'monitoring': 'monitoring', 'prometheus': 'monitoring',
+    'grafana': 'monitoring', 'alertmanager': 'monitoring', 'alerts': 'alerts',
+    'ai_engine': 'ai_engine', 'certificates': 'certificates',
+}
+
+ACTIONS = {
+    'cpu': 'Investigate (guide: CPU > 80 %): top -o %CPU; docker stats',
+    'memory': 'Investigate (guide: memory > 85 %): ps aux --sort=-%mem | head -10; docker stats',
+    'disk': 'Clean up (guide: disk > 80 %): journalctl --vacuum-time=7d; prune unused images; remove old backups',
+}
+
+
+class ThresholdError(ValueError):
+    """A bad ``thresholds`` entry; the message names the key and the value."""
+
+
+def validate_thresholds(user):
+    """Merge ``user`` over :data:`DEFAULT_THRESHOLDS`, or raise :class:`ThresholdError`."""
+    merged = dict(DEFAULT_THRESHOLDS)
+    if user is None:
+        return merged
+    if not isinstance(user, dict):
+        raise ThresholdError('thresholds must be a dict, got %r' % (user,))
+    for key, value in user.items():
+        if key not in DEFAULT_THRESHOLDS:
+            raise ThresholdError('thresholds: unknown key %r (value %r); known keys: %s'
+                                 % (key, value, ', '.join(sorted(DEFAULT_THRESHOLDS))))
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip().rstrip('%'))
+            except ValueError:
+                number = None
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
+            raise ThresholdError('thresholds.%s must be a number, got %r' % (key, value))
+        if number < 0:
+            raise ThresholdError('thresholds.%s must not be negative, got %r' % (key, value))
+        merged[key] = int(number) if float(number).is_integer() else float(number)
+    for warn, crit in (('cpu', 'cpu_critical'), ('memory', 'memory_critical'), ('disk', 'disk_critical'),
+                       ('container_restarts', 'container_restarts_critical'),
+                       ('ai_error_rate', 'ai_error_rate_critical')):
+        if merged[crit] < merged[warn]:
+            raise ThresholdError('thresholds.%s=%r is below thresholds.%s=%r' % (crit, merged[crit], warn, merged[warn]))
+    if merged['certificate_days_critical'] > merged['certificate_days']:
+        raise ThresholdError('thresholds.certificate_days_critical=%r is above thresholds.certificate_days=%r'
+                             % (merged['certificate_days_critical'], merged['certificate_days']))
+    return merged
+
+
+def above(value, warning, critical):
+    """Severity of a value where higher is worse: strictly above a level trips it."""
+    if value is None:
+        return OK
+    if value > critical:
+        return CRITICAL
+    if value > warning:
+        return WARNING
+    return OK
+
+
+def below(value, warning, critical):
+    """Severity of a value where lower is worse (days left): strictly below trips it."""
+    if value is None:
+        return OK
+    if value < critical:
+        return CRITICAL
+    if value < warning:
+        return WARNING
+    return OK
+
+
+def worst(severities):
+    result = OK
+    for sev in severities:
+        if _RANK.get(sev, 0) > _RANK[result]:
+            result = sev
+    return result
+
+
+def rnd(value, digits=1):
+    return None if value is None else round(float(value), digits)
+
+
+class Section:
+    """Collects one section's metrics, findings and details, then renders its dict."""
+
+    def __init__(self, name):
+        self.name = name
+        self.metrics = {}
+        self.findings = []
+        self.details = {}
+        self.summary = ''
+        self.absent = False
+        self.skipped = False
+
+    def add(self, severity, message, action, metric=None, value=None, threshold=None):
+        if severity not in (WARNING, CRITICAL):
+            return None
+        finding = {'check': self.name, 'severity': severity, 'message': message, 'action': action}
+        if metric is not None:
+            finding['metric'] = metric
+            finding['value'] = value
+            finding['threshold'] = threshold
+        self.findings.append(finding)
+        return finding
+
+    def set_absent(self, summary):
+        self.absent = True
+        self.summary = summary
+
+    @property
+    def status(self):
+        if self.findings:
+            return worst(f['severity'] for f in self.findings)
+        if self.skipped:
+            return SKIPPED
+        if self.absent:
+            return ABSENT
+        return OK
+
+    def as_dict(self):
+        data = {'status': self.status, 'summary': self.summary, 'metrics': self.metrics,
+                'findings': self.findings}
+        if self.details:
+            data['details'] = self.details
+        return data
+
+
+def not_installed(section, component, required, what, how):
+    """Mark ``component`` absent, or critical when the user listed it in ``required``."""
+    if component in required or section.name in required:
+        section.add(CRITICAL, '%s is required but not installed: %s' % (what, how),
+                    'Install and start %s, or remove %r from the required option' % (what, component))
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- concurrency
+
+_TIMED_OUT = object()
+
+
+def run_parallel(calls, wait):
+    """Run ``calls`` (name -> zero-argument callable) in daemon threads.
+
+    Returns name -> ``('ok', value)``, ``('error', exception)`` or ``('timeout', None)``
+    once all are done or ``wait`` seconds have passed, whichever comes first. Threads
+    still running are abandoned: they are daemons, so they never delay the process exit
+    (a ``ThreadPoolExecutor`` would join them at interpreter shutdown).
+    """
+    results = {}
+    done = queue.Queue()
+
+    def worker(name, func):
+        try:
+            done.put((name, 'ok', func()))
+        except Exception as exc:  # pylint: disable=broad-except
+            done.put((name, 'error', exc))
+
+    for name, func in calls.items():
+        thread = threading.Thread(target=worker, args=(name, func), name='health-%s' % name)
+        thread.daemon = True
+        thread.start()
+    deadline = time.monotonic() + wait
+    while len(results) < len(calls):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            name, kind, value = done.get(timeout=left)
+        except queue.Empty:
+            break
+        results[name] = (kind, value)
+    for name in calls:
+        results.setdefault(name, ('timeout', None))
+    return results
+
+
+# --------------------------------------------------------------------------- host adapter
+
+class Host:
+    """The only door to the system: commands, files, HTTP, clocks.
+
+    Probes receive one instance; unit tests substitute a fake. Shared facts
+    (unit and container inventories) are computed once, on first use, under a lock.
+    """
+
+    def __init__(self, timeout=5.0, validate_certs=True, docker_host=None):
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.docker_host = docker_host
+        self._lock = threading.Lock()
+        self._units = {}
+        self._containers = None
+
+    # time
+    def now(self):
+        return datetime.now(timezone.utc)
+
+    def monotonic(self):
+        return time.monotonic()
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+
+    # files
+    def read_text(self, path):
+        with open(path, 'r') as handle:
+            return handle.read()
+
+    def read_bytes(self, path):
+        with open(path, 'rb') as handle:
+            return handle.read()
+
+    def exists(self, path):
+        return os.path.exists(path)
+
+    def statvfs(self, path):
+        return os.statvfs(path)
+
+    def stat_dev(self, path):
+        return os.stat(path).st_dev
+
+    def cpu_count(self):
+        return os.cpu_count() or 1
+
+    def hostname(self):
+        return socket.gethostname()
+
+    # commands
+    def which(self, name):
+        for folder in os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin').split(os.pathsep) + ['/usr/bin', '/bin']:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+        return None
+
+    def run(self, args, data=None):
+        """Run a command without a shell; return ``(rc, stdout, stderr)``; rc 124 on timeout."""
+        env = dict(os.environ, LANG='C', LC_ALL='C', SYSTEMD_PAGER='', PAGER='cat')
+        try:
+            proc = subprocess.run(args, input=data, capture_output=True, timeout=self.timeout, env=env, check=False)
+        except subprocess.TimeoutExpired:
+            return 124, '', '%s timed out after %ss' % (args[0], self.timeout)
+        except OSError as exc:
+            return 127, '', str(exc)
+        out = proc.stdout.decode('utf-8', 'replace') if isinstance(proc.stdout, bytes) else proc.stdout
+        err = proc.stderr.decode('utf-8', 'replace') if isinstance(proc.stderr, bytes) else proc.stderr
+        return proc.returncode, out, err
+
+    # HTTP
+    def http_get(self, url, timeout=None):
+        """GET ``url``; return ``_http.Response`` or raise ``_http.HttpError``."""
+        from ansible_collections.cloudos.ops.plugins.module_utils._http import request
+        return request(url, timeout=timeout or self.timeout, validate_certs=self.validate_certs,
+                       headers={'Accept': '*/*'})
+
+    # shared facts
+    def systemd_running(self):
+        return self.exists('/run/systemd/system') and self.which('systemctl') is not None
+
+    def units_exist(self, names):
+        """Names among ``names`` that systemd knows (loaded, whatever their state)."""
+        wanted = [n if '.' in n else n + '.service' for n in names]
+        with self._lock:
+            missing = [n for n in wanted if n not in self._units]
+            if missing and self.systemd_running():
+                rc, out, dummy = self.run(['systemctl', 'show', '--no-pager', '-p', 'Id,LoadState'] + missing)
+                if rc == 0:
+                    for block in parse_show(out):
+                        unit = block.get('Id')
+                        if unit:
+                            self._units[unit] = block.get('LoadState') not in (None, 'not-found', 'bad-setting')
+            for unit in missing:
+                self._units.setdefault(unit, False)
+            return [n for n in wanted if self._units.get(n)]
+
+    def container_names(self):
+        """Names of all containers (running or not) or ``[]`` when Docker cannot be asked."""
+        with self._lock:
+            if self._containers is None:
+                self._containers = []
+                try:
+                    from ansible_collections.cloudos.ops.plugins.module_utils._health.containers import open_client
+                    client = open_client(self, quiet=True)
+                    if client is not None:
+                        self._containers = [c.get('Names', ['/'])[0].lstrip('/') for c in client.api.containers(all=True)]
+                except Exception:  # pylint: disable=broad-except
+                    self._containers = []
+            return list(self._containers)
+
+
+def parse_show(text):
+    """Parse ``systemctl show`` output for several units (blank-line separated blocks)."""
+    blocks, current = [], {}
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition('=')
+        if sep:
+            current[key] = value
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def container_matches(name, hint):
+    """A container name matches a hint as a whole word: ``cloudos-grafana`` matches ``grafana``,
+    ``prometheus-alertmanager`` does not match ``prometheus`` (it matches ``alertmanager``)."""
+    words = [w for w in re.split(r'[^a-z0-9]+', name.lower()) if w]
+    hint_words = [w for w in re.split(r'[^a-z0-9]+', hint.lower()) if w]
+    if not hint_words:
+        return False
+    for start in range(len(words) - len(hint_words) + 1):
+        if words[start:start + len(hint_words)] == hint_words:
+            rest = words[:start] + words[start + len(hint_words):]
+            return not any(w in ('alertmanager', 'exporter') for w in rest)
+    return False
+
+
+def component_installed(host, units, container_hints):
+    """Evidence that a component exists although its endpoint refused: a unit or a container."""
+    found = host.units_exist(units) if units else []
+    if found:
+        return 'systemd unit %s exists' % found[0]
+    if container_hints:
+        for name in host.container_names():
+            if any(container_matches(name, h) for h in container_hints):
+                return 'container %s exists' % name
+    return None
+
+
+def probe_url(host, url, timeout=None):
+    """GET ``url``: ``(response, None)`` or ``(None, HttpError)``; never raises."""
+    from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError
+    try:
+        return host.http_get(url, timeout=timeout), None
+    except HttpError as exc:
+        return None, exc
+    except Exception as exc:  # pylint: disable=broad-except
+        return None, HttpError('GET %s failed: %s' % (url, exc), url=url, kind='connection')
+
+
+def not_answering(host, err, units, hints):
+    """Classify an endpoint that gave no usable answer: ``('absent', None)`` when nothing of the
+    component exists, else ``('down', evidence)`` (refused although installed) or
+    ``('failing', None)`` (it answered wrongly, too slowly, or TLS failed)."""
+    if err.kind in ('refused', 'connection'):
+        evidence = component_installed(host, units, hints)
+        if evidence:
+            return 'down', evidence
+        return 'absent', None
+    return 'failing', None
+
+
+# --------------------------------------------------------------------------- assembly
+
+def rfc3339(moment):
+    return moment.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def assemble(host_name, started_at, duration_ms, sections, thresholds):
+    """Build the ``health`` dict from section dicts (name -> dict)."""
+    checks = {}
+    findings = []
+    for name in SECTIONS:
+        data = sections.get(name)
+        if data is None:
+            data = {'status': SKIPPED, 'summary': 'not selected (checks option)', 'metrics': {}, 'findings': []}
+        checks[name] = data
+        findings.extend(data['findings'])
+    findings.sort(key=lambda f: (-_RANK[f['severity']], SECTIONS.index(f['check']) if f['check'] in SECTIONS else 99))
+    return {
+        'host': host_name,
+        'status': worst(c['status'] for c in checks.values()),
+        'checked_at': rfc3339(started_at),
+        'duration_ms': duration_ms,
+        'checks': checks,
+        'findings': findings,
+        'thresholds': thresholds,
+    }
+
+
+def run_checks(host, params, probes, thresholds, host_name=None):
+    """Run the selected probes concurrently and return the ``health`` dict.
+
+    ``probes`` maps section name -> ``callable(host, params, thresholds) -> Section``.
+    A probe that raises becomes a critical finding; one still running when the budget
+    (``timeout`` plus the CPU sampling window plus a small grace) is spent becomes a
+    critical finding saying so: the module answers within about ``timeout``.
+    """
+    started_at = host.now()
+    t0 = host.monotonic()
+    selected = [s for s in SECTIONS if s in params['checks']]
+    calls = dict((name, _bind(probes[name], host, params, thresholds)) for name in selected)
+    budget = max(float(params['timeout']), float(params.get('cpu_sample_seconds') or 0)) + 1.5
+    raw = run_parallel(calls, budget)
+    sections = {}
+    for name in selected:
+        kind, value = raw[name]
+        if kind == 'ok':
+            sections[name] = value.as_dict()
+            continue
+        sec = Section(name)
+        if kind == 'timeout':
+            sec.summary = 'no answer within %ss' % params['timeout']
+            sec.add(CRITICAL, 'the %s check did not finish within %.1fs (a component is hanging)' % (name, budget),
+                    'Check the %s components by hand; raise timeout if the host is just slow' % name)
+        else:
+            sec.summary = 'probe error'
+            sec.add(CRITICAL, 'the %s check failed unexpectedly: %s: %s' % (name, type(value).__name__, value),
+                    'Report this as a cloudos.ops bug with the message; check %s by hand meanwhile' % name)
+        sections[name] = sec.as_dict()
+    duration_ms = int((host.monotonic() - t0) * 1000)
+    return assemble(host_name or host.hostname(), started_at, duration_ms, sections, thresholds)
+
+
+def _bind(func, host, params, thresholds):
+    return lambda: func(host, params, thresholds)
+
+
+# --------------------------------------------------------------------------- parameters
+
+def validate_params(params):
+    """Check module parameters that argument_spec cannot; return the error message or ``None``."""
+    from ansible_collections.cloudos.ops.plugins.module_utils._http import validate_url
+    from ansible_collections.cloudos.ops.plugins.module_utils._certs import parse_endpoint
+    for name in ('prometheus_url', 'grafana_url', 'alertmanager_url', 'ai_engine_url'):
+        error = validate_url(params.get(name), name)
+        if error:
+            return error
+    if not params['timeout'] > 0:
+        return 'timeout must be greater than 0, got %r' % params['timeout']
+    if not 0 <= params['cpu_sample_seconds'] <= 10:
+        return 'cpu_sample_seconds must be between 0 and 10, got %r' % params['cpu_sample_seconds']
+    for path in params['disks']:
+        if not isinstance(path, str) or not path.startswith('/'):
+            return 'disks entries must be absolute paths, got %r' % (path,)
+    for pattern in params['service_patterns']:
+        if not pattern or pattern.startswith('-'):
+            return 'service_patterns entries must be unit names or globs, got %r' % (pattern,)
+    for endpoint in params.get('certificate_endpoints') or []:
+        try:
+            parse_endpoint(endpoint)
+        except ValueError as exc:
+            return 'certificate_endpoints: %s' % exc
+    for key, value in (params.get('component_units') or {}).items():
+        if key not in ('prometheus', 'grafana', 'alertmanager', 'ai_engine'):
+            return 'component_units: unknown component %r (value %r); known: ai_engine, alertmanager, grafana, prometheus' % (key, value)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            return 'component_units.%s must be a list of unit names, got %r' % (key, value)
+    return None
+
+
+def selected_checks(checks):
+    if not checks or 'all' in checks:
+        return list(SECTIONS)
+    return [s for s in SECTIONS if s in checks]

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``monitoring`` section: Prometheus ``/-/healthy``, Grafana ``/api/health`` (its
+``database`` field) and Alertmanager ``/-/healthy``, asked concurrently.
+
+A component whose endpoint refuses the connection and that has neither a systemd unit
+nor a container is ``absent``; one that has them is down (critical). An answer that is
+too slow, an HTTP error or a body that makes no sense is critical.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.cloudos.ops.plugins.module_utils._http import join_url
+from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
+    CRITICAL, Section, not_answering, not_installed, probe_url, run_parallel)
+
+DEFAULT_UNITS = {
+    'prometheus': ['prometheus.service'],
+    'grafana': ['grafana-server.service', 'grafana.service'],
+    'alertmanager': ['prometheus-alertmanager.service', 'alertmanager.service'],
+    'ai_engine': ['cloudos-ai-engine.service'],
+}
+CONTAINER_HINTS = {
+    'prometheus': ['prometheus'],
+    'grafana': ['grafana'],
+    'alertmanager': ['alertmanager'],
+    'ai_engine': ['ai-engine', 'ai_engine'],
+}
+LABELS = {'prometheus': 'Prometheus', 'grafana': 'Grafana', 'alertmanager': 'Alertmanager', 'ai_engine': 'AI engine'}
+PATHS = {'prometheus': '/-/healthy', 'grafana': '/api/health', 'alertmanager': '/-/healthy'}
+RESTART = {
+    'prometheus': 'systemctl status prometheus; journalctl -u prometheus -n 100 --no-pager; systemctl restart prometheus',
+    'grafana': 'systemctl status grafana-server; journalctl -u grafana-server -n 100 --no-pager; systemctl restart grafana-server',
+    'alertmanager': ('systemctl status prometheus-alertmanager; journalctl -u prometheus-alertmanager -n 100 --no-pager; '
+                     'systemctl restart prometheus-alertmanager'),
+    'ai_engine': ('systemctl status cloudos-ai-engine; journalctl -u cloudos-ai-engine -n 100 --no-pager '
+                  '(or docker logs --tail 100 cloudos-ai-engine); systemctl restart cloudos-ai-engine'),
+}
+
+
+def units_for(params, component):
+    custom = (params.get('component_units') or {}).get(component)
+    return list(custom) if custom else DEFAULT_UNITS[component]
+
+
+def grafana_database(body_text):
+    """The ``database`` field of Grafana's ``/api/health`` answer, or raise ValueError."""
+    data = json.loads(body_text)
+    if not isinstance(data, dict) or 'database' not in data:
+        raise ValueError('no "database" field')
+    return str(data['database']), str(data.get('version', ''))
+
+
+def check_component(host, params, component):
+    """``(state, message, metrics)``: state one of up, absent, down, failing, unhealthy."""
+    url = join_url(params['%s_url' % component], PATHS[component])
+    label = LABELS[component]
+    resp, err = probe_url(host, url)
+    metrics = {}
+    if err is not None:
+        if component == 'grafana' and err.kind == 'http' and err.body:
+            try:
+                database, version = grafana_database(err.body)
+                return 'unhealthy', 'Grafana answers HTTP %s with database "%s" at %s' % (err.status, database, url), \
+                    {'grafana_version': version}
+            except ValueError:
+                pass
+        state, evidence = not_answering(host, err, units_for(params, component), CONTAINER_HINTS[component])
+        if state == 'absent':
+            return 'absent', '%s not installed (nothing answers at %s, no unit or container)' % (label, url), metrics
+        if state == 'down':
+            return 'down', '%s is down: %s but %s' % (label, evidence, err.message), metrics
+        return 'failing', '%s is not healthy: %s' % (label, err.message), metrics
+    metrics['%s_response_ms' % component] = resp.elapsed_ms
+    if component == 'grafana':
+        try:
+            database, version = grafana_database(resp.text)
+        except ValueError as exc:
+            return 'failing', 'Grafana answered %s with something that is not its health JSON (%s): %.200s' % (
+                url, exc, resp.text), metrics
+        metrics['grafana_version'] = version
+        if database != 'ok':
+            return 'unhealthy', 'Grafana database is "%s" (expected "ok") at %s' % (database, url), metrics
+    return 'up', '%s healthy' % label, metrics
+
+
+def probe(host, params, thresholds):
+    sec = Section('monitoring')
+    required = params.get('required') or []
+    components = ('prometheus', 'grafana', 'alertmanager')
+    raw = run_parallel(dict((c, (lambda c=c: check_component(host, params, c))) for c in components),
+                       float(params['timeout']) + 1.0)
+    states = {}
+    for component in components:
+        kind, value = raw[component]
+        if kind == 'ok':
+            state, message, metrics = value
+        elif kind == 'timeout':
+            state, message, metrics = 'failing', '%s did not answer within %ss' % (LABELS[component], params['timeout']), {}
+        else:
+            state, message, metrics = 'failing', '%s check failed: %s' % (LABELS[component], value), {}
+        states[component] = state
+        sec.metrics[component] = state
+        sec.metrics.update(metrics)
+        if state == 'absent':
+            not_installed(sec, component, required, LABELS[component], message)
+        elif state != 'up':
+            sec.add(CRITICAL, message, RESTART[component])
+    if all(s == 'absent' for s in states.values()) and not sec.findings:
+        sec.set_absent('Prometheus, Grafana and Alertmanager are not installed')
+        return sec
+    sec.summary = ', '.join('%s %s' % (LABELS[c], states[c]) for c in components)
+    return sec

@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``services`` section: systemd units matching ``service_patterns`` (default ``cloudos-*``).
+
+Two commands whatever the number of units: ``systemctl list-units`` to expand the
+patterns, then one ``systemctl show`` for all of them.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
+    CRITICAL, WARNING, Section, not_installed, parse_show)
+
+SHOW_PROPERTIES = 'Id,LoadState,ActiveState,SubState,Result,NRestarts,TriggeredBy,UnitFileState'
+
+
+def parse_list_units(text):
+    """Unit names from ``systemctl list-units --plain --no-legend`` (failed units may carry a bullet)."""
+    names = []
+    for line in text.splitlines():
+        line = line.strip().lstrip('\u25cf*').strip()
+        if line:
+            names.append(line.split()[0])
+    return names
+
+
+def evaluate_unit(unit):
+    """``(severity or None, message, action)`` for one ``systemctl show`` block."""
+    name = unit.get('Id', '?')
+    active = unit.get('ActiveState', '')
+    sub = unit.get('SubState', '')
+    result = unit.get('Result', '')
+    action = 'journalctl -u %s -n 100 --no-pager; systemctl restart %s' % (name, name)
+    if active == 'failed':
+        return CRITICAL, '%s failed (result %s)' % (name, result or 'unknown'), action
+    if active == 'inactive':
+        if unit.get('TriggeredBy') and result in ('', 'success'):
+            return None, '%s inactive, waits for %s' % (name, unit['TriggeredBy']), ''
+        if unit.get('UnitFileState') in ('static',) and result in ('', 'success'):
+            return None, '%s inactive (static unit)' % name, ''
+        return WARNING, '%s is not running (inactive/%s, last result %s)' % (name, sub, result or 'none'), \
+            'systemctl status %s; systemctl start %s' % (name, name)
+    if active in ('activating', 'deactivating') and sub in ('auto-restart',):
+        return CRITICAL, '%s is restart-looping (%s/%s, %s restarts)' % (name, active, sub, unit.get('NRestarts', '?')), action
+    return None, '%s %s/%s' % (name, active, sub), ''
+
+
+def probe(host, params, thresholds):
+    sec = Section('services')
+    required = params.get('required') or []
+    patterns = params['service_patterns']
+    if not host.systemd_running():
+        reason = 'systemd is not running on this host (no /run/systemd/system)' if host.which('systemctl') else \
+            'systemctl is not installed'
+        sec.set_absent(reason)
+        not_installed(sec, 'services', required, 'systemd', reason)
+        return sec
+    rc, out, err = host.run(['systemctl', 'list-units', '--all', '--plain', '--no-legend', '--no-pager', '--'] + list(patterns))
+    if rc != 0:
+        sec.summary = 'systemctl list-units failed'
+        sec.add(CRITICAL, 'systemctl list-units %s failed (rc %s): %s' % (' '.join(patterns), rc, (err or out).strip()),
+                'systemctl status; journalctl -p err -b')
+        return sec
+    names = parse_list_units(out)
+    units = []
+    if names:
+        rc, out, err = host.run(['systemctl', 'show', '--no-pager', '-p', SHOW_PROPERTIES, '--'] + names)
+        if rc != 0:
+            sec.summary = 'systemctl show failed'
+            sec.add(CRITICAL, 'systemctl show failed (rc %s): %s' % (rc, (err or out).strip()), 'systemctl status')
+            return sec
+        units = [u for u in parse_show(out) if u.get('LoadState') not in ('not-found', None)]
+    if not units:
+        sec.set_absent('no systemd unit matches %s' % ' '.join(patterns))
+        not_installed(sec, 'services', required, 'the CloudOS services', sec.summary)
+        return sec
+    counts = {}
+    details = []
+    restarts = 0
+    for unit in units:
+        state = unit.get('ActiveState', 'unknown')
+        counts[state] = counts.get(state, 0) + 1
+        try:
+            nrestarts = int(unit.get('NRestarts') or 0)
+        except ValueError:
+            nrestarts = 0
+        restarts += nrestarts
+        details.append({'unit': unit.get('Id'), 'active': state, 'sub': unit.get('SubState', ''),
+                        'result': unit.get('Result', ''), 'restarts': nrestarts})
+        severity, message, action = evaluate_unit(unit)
+        if severity:
+            sec.add(severity, message, action)
+    sec.metrics.update({'units': len(units), 'active': counts.get('active', 0), 'failed': counts.get('failed', 0),
+                        'inactive': counts.get('inactive', 0), 'restarts': restarts})
+    sec.details['units'] = details
+    sec.summary = '%d unit%s: %s' % (len(units), '' if len(units) == 1 else 's',
+                                     ', '.join('%d %s' % (n, s) for s, n in sorted(counts.items())))
+    return sec
