@@ -314,16 +314,26 @@ _PY_TRANSLATIONS = (
     (re.compile(r'\[:\^?[a-z]+:\]'), r'\\w'),
     (re.compile(r'\\z'), r'\\Z'),
     (re.compile(r'\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>'), r'(?P<\1>'),
-    (re.compile(r'\(\?([imsU]*)U([imsU]*)([:)])'), r'(?\1\2\3'),
 )
+_INLINE_FLAGS_RE = re.compile(r'\(\?([imsU]*)(?:-[imsU]*)?\)')
 
 
 def _python_pattern(pattern):
-    """Best-effort translation of an RE2 pattern to Python's dialect (for checking only)."""
+    """Best-effort translation of an RE2 pattern to Python's dialect (for checking only).
+
+    RE2 allows flag groups such as ``(?i)`` anywhere; Python only at the start, so they are
+    hoisted (an approximation that is exact for the usual leading ``(?i)``).
+    """
     out = pattern
     for regex, repl in _PY_TRANSLATIONS:
         out = regex.sub(repl, out)
-    return out.replace('(?)', '(?:)')
+    flags = set()
+    for found in _INLINE_FLAGS_RE.finditer(out):
+        flags.update(found.group(1).replace('U', ''))
+    out = _INLINE_FLAGS_RE.sub('', out)
+    if flags:
+        out = '(?%s)' % ''.join(sorted(flags)) + out
+    return out
 
 
 def validate_regex(pattern, where, field='matchers'):
@@ -333,7 +343,7 @@ def validate_regex(pattern, where, field='matchers'):
         raise ValidationError('%s: %s is not supported by Alertmanager\'s regular expressions (Go RE2)'
                               % (where, problem), field=field)
     try:
-        re.compile('^(?:%s)$' % _python_pattern(pattern))
+        re.compile(_python_pattern(pattern))
     except re.error as exc:
         raise ValidationError('%s: invalid regular expression %r: %s' % (where, pattern, exc), field=field)
 
