@@ -1,0 +1,712 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Create, verify, prune and restore backup sets (the module calls these)."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import socket
+import stat
+import tarfile
+import time
+
+from ansible_collections.cloudos.ops.plugins.module_utils._backup import archive as arch
+from ansible_collections.cloudos.ops.plugins.module_utils._backup import plan as planmod
+from ansible_collections.cloudos.ops.plugins.module_utils._backup import retention as ret
+from ansible_collections.cloudos.ops.plugins.module_utils._backup import sets
+from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
+
+SYSTEM_STATE_ITEMS = ('units', 'crontabs', 'packages', 'docker_volumes')
+RESTORE_PREFIX = '.cloudos-restore-'
+
+
+def _os_error(exc, what, dest):
+    """Turn an OSError into a message that says what happened and where."""
+    code = getattr(exc, 'errno', None)
+    if code == errno.ENOSPC or code == errno.EDQUOT:
+        return 'dest %s is full (%s) while %s; the incomplete set was removed' % (dest, exc.strerror, what)
+    if code == errno.EROFS:
+        return 'dest %s is on a read-only file system (%s)' % (dest, what)
+    if code in (errno.EACCES, errno.EPERM):
+        return 'permission denied while %s: %s' % (what, exc)
+    return '%s failed: %s' % (what, exc)
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _root_only(path, is_dir):
+    if os.geteuid() == 0:
+        os.chown(path, 0, 0)
+    os.chmod(path, 0o700 if is_dir else 0o600)
+
+
+class DestLock(object):
+    """An exclusive, non-blocking lock on ``<dest>/.lock`` for the duration of a write."""
+
+    def __init__(self, dest):
+        self.path = os.path.join(dest, '.lock')
+        self._fd = None
+
+    def __enter__(self):
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            raise BackupError('another cloudos_backup run holds %s; try again when it has finished' % self.path)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# sources
+# --------------------------------------------------------------------------------------------
+def resolve_sources(params, host):
+    """Check every source before anything is written. Returns ``(sources, skipped)``."""
+    sources, skipped = [], []
+    for path in params.get('paths') or []:
+        if not os.path.isabs(path):
+            raise BackupError('paths: %r is not an absolute path' % path)
+        norm = os.path.normpath(path)
+        if not os.path.lexists(norm):
+            if params.get('missing_source', 'fail') == 'skip':
+                skipped.append({'kind': 'path', 'name': norm, 'reason': 'does not exist'})
+                continue
+            raise BackupError('paths: %s does not exist (set missing_source: skip to back up the rest)' % norm)
+        sources.append({'kind': 'path', 'name': norm, 'location': norm, 'root': os.path.basename(norm) or 'root',
+                        'type': 'dir' if os.path.isdir(norm) and not os.path.islink(norm) else 'file'})
+    for name in params.get('docker_volumes') or []:
+        info = host.volume(name)
+        mountpoint = info['mountpoint']
+        if not mountpoint or not os.path.isdir(mountpoint):
+            raise BackupError('docker_volumes: the mountpoint %r of volume %r is not a directory on this host '
+                              '(remote or rootless engine?)' % (mountpoint, name))
+        sources.append({'kind': 'volume', 'name': name, 'location': mountpoint, 'root': os.path.basename(mountpoint),
+                        'type': 'dir', 'driver': info['driver'], 'labels': info['labels'], 'options': info['options']})
+    return sources, skipped
+
+
+def _check_dest(dest):
+    if not os.path.isabs(dest):
+        raise BackupError('dest: %r is not an absolute path' % dest)
+    probe = dest
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    try:
+        vfs = os.statvfs(probe)
+    except OSError as exc:
+        raise BackupError('dest: cannot inspect %s: %s' % (probe, exc.strerror))
+    if vfs.f_flag & os.ST_RDONLY:
+        raise BackupError('dest %s is on a read-only file system (%s)' % (dest, probe))
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise BackupError('dest: %s exists and is not a directory' % dest)
+    return vfs.f_bavail * vfs.f_frsize
+
+
+def clean_leftovers(dest, others, check_mode):
+    """Remove work directories of interrupted runs whose process is gone."""
+    removed = []
+    for item in others:
+        if not item.get('leftover') or sets.pid_alive(item['pid']):
+            continue
+        removed.append(item['name'])
+        if not check_mode:
+            shutil.rmtree(item['path'], ignore_errors=True)
+    return removed
+
+
+def _system_state_archive(sink, files):
+    tar = tarfile.open(fileobj=sink, mode='w|', format=tarfile.PAX_FORMAT, bufsize=arch.CHUNK)
+    now = int(time.time())
+    records = []
+    try:
+        dirs = set()
+        for name in sorted(files):
+            parts = name.split('/')
+            for depth in range(1, len(parts)):
+                sub = 'system-state/' + '/'.join(parts[:depth])
+                if sub not in dirs:
+                    dirs.add(sub)
+        for name in ['system-state'] + sorted(dirs):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o700, now
+            tar.addfile(info)
+            records.append({'path': name, 'type': 'dir', 'mode': '0700', 'uid': 0, 'gid': 0, 'mtime': now})
+        for name in sorted(files):
+            data = files[name]
+            info = tarfile.TarInfo('system-state/' + name)
+            info.size, info.mode, info.mtime = len(data), 0o600, now
+            import io
+            tar.addfile(info, io.BytesIO(data))
+            records.append({'path': info.name, 'type': 'file', 'mode': '0600', 'uid': 0, 'gid': 0, 'mtime': now,
+                            'size': len(data), 'sha256': hashlib.sha256(data).hexdigest()})
+    finally:
+        tar.close()
+    return records
+
+
+# --------------------------------------------------------------------------------------------
+# state: present
+# --------------------------------------------------------------------------------------------
+def create_set(params, host, check_mode=False):
+    dest = params.get('dest') or '/backup/cloudos'
+    backup_id = sets.validate_backup_id(params.get('backup_id') or sets.default_backup_id())
+    policy = ret.validate_policy(params.get('retention'))
+    level = int(params.get('compression_level', 6))
+    if not 1 <= level <= 9:
+        raise BackupError('compression_level: %r is not between 1 and 9' % level)
+    items = params.get('system_state')
+    items = list(SYSTEM_STATE_ITEMS) if items is None else list(items)
+    for item in items:
+        if item not in SYSTEM_STATE_ITEMS:
+            raise BackupError('system_state: unknown item %r (expected some of %s)' % (item, ', '.join(SYSTEM_STATE_ITEMS)))
+    sources, skipped = resolve_sources(params, host)
+    containers = list(params.get('stop_containers') or [])
+    for name in containers:
+        host.container_state(name)
+    if not sources and not items:
+        raise BackupError('nothing to back up: paths and docker_volumes are empty (or all skipped) and system_state is []')
+    free = _check_dest(dest)
+    result = {'changed': False, 'backup_id': backup_id, 'dest': dest, 'path': os.path.join(dest, backup_id),
+              'skipped': skipped, 'warnings': []}
+    complete, others = sets.list_sets(dest)
+    existing = [item for item in complete if item['id'] == backup_id]
+    exists_as_other = [item for item in others if item['name'] == backup_id]
+    if exists_as_other and not params.get('force'):
+        raise BackupError('%s exists but is not a complete set (%s); remove it or use force: true'
+                          % (exists_as_other[0]['path'], exists_as_other[0]['reason']))
+    create = not existing or params.get('force')
+    result['cleaned'] = clean_leftovers(dest, others, check_mode=True)
+    if check_mode:
+        estimate = []
+        total = 0
+        for src in sources:
+            size, count = arch.estimate_size(src['location'], params.get('exclude'))
+            estimate.append({'kind': src['kind'], 'name': src['name'], 'bytes': size, 'entries': count})
+            total += size
+        result['sources'] = estimate
+        result['estimated_bytes'] = total
+        if create and total > free:
+            result['warnings'].append('dest %s has %d bytes free; the sources hold %d bytes before compression'
+                                      % (dest, free, total))
+        result['changed'] = bool(create or result['cleaned'])
+        if existing and not create:
+            result['backup'] = _summary(existing[0]['manifest'], existing[0]['path'])
+        if policy:
+            after = complete + ([] if existing else [{'id': backup_id, 'time': sets.utcnow()}]) if create else complete
+            result['retention'] = ret.plan_retention([(c['id'], c['time']) for c in after], policy, sets.utcnow())
+            result['changed'] = result['changed'] or bool(result['retention']['delete'])
+        return result
+    try:
+        if not os.path.isdir(dest):
+            os.makedirs(dest, 0o700)
+            _root_only(dest, True)
+    except OSError as exc:
+        raise BackupError(_os_error(exc, 'creating %s' % dest, dest))
+    with DestLock(dest):
+        complete, others = sets.list_sets(dest)
+        result['cleaned'] = clean_leftovers(dest, others, check_mode=False)
+        existing = [item for item in complete if item['id'] == backup_id]
+        if existing and not params.get('force'):
+            result['backup'] = _summary(existing[0]['manifest'], existing[0]['path'])
+            result['msg'] = 'set %s already exists (use force: true to replace it)' % backup_id
+        else:
+            manifest = _write_set(params, host, dest, backup_id, sources, skipped, items, containers, level, result)
+            result['backup'] = _summary(manifest, os.path.join(dest, backup_id))
+            result['changed'] = True
+            complete, _others = sets.list_sets(dest)
+        if policy:
+            result['retention'] = apply_retention(dest, complete, policy, check_mode=False)
+        result['changed'] = bool(result['changed'] or result['cleaned'] or (result.get('retention') or {}).get('delete'))
+    return result
+
+
+def _summary(manifest, path):
+    return {'backup_id': manifest['backup_id'], 'path': path, 'created_at': manifest['created_at'],
+            'duration_s': manifest.get('duration_s'), 'host': manifest.get('host'),
+            'size': sum(meta['size'] for meta in manifest['archives'].values()),
+            'sources': [{'kind': s['kind'], 'name': s['name'], 'archive': s.get('archive'), 'bytes': s.get('bytes'),
+                         'files': s.get('files')} for s in manifest['sources']],
+            'warnings': manifest.get('warnings', [])}
+
+
+def _write_set(params, host, dest, backup_id, sources, skipped, items, containers, level, result):
+    compressor = arch.find_compressor(params.get('compressor') or 'auto')
+    durable = params.get('fsync', True)
+    work = os.path.join(dest, sets.incomplete_name(backup_id))
+    started = sets.utcnow()
+    clock = time.time()
+    warnings = []
+    stopped = []
+    try:
+        os.mkdir(work, 0o700)
+        _root_only(work, True)
+        for name in containers:
+            if host.container_state(name):
+                host.stop_container(name, params.get('stop_timeout', 30))
+                stopped.append(name)
+        taken = set()
+        manifest_sources, archives = [], {}
+        for src in sources:
+            archive_name, index_name = sets.archive_names(src['kind'], src['name'], taken)
+            what = 'writing %s' % archive_name
+            sink = arch.CompressedWriter(os.path.join(work, archive_name), level, compressor)
+            index = arch._HashingFile(os.path.join(work, index_name))  # pylint: disable=protected-access
+            try:
+                buffered = _Buffered(index)
+                counts = arch.write_tree(sink, buffered, src['location'], params.get('exclude'), warnings)
+                buffered.flush()
+                archives[archive_name] = sink.close(durable)
+                archives[index_name] = index.finish(durable)
+            except BaseException:
+                sink.abort()
+                index.abort()
+                raise
+            entry = dict((k, v) for k, v in src.items() if k != 'location')
+            entry.update({'archive': archive_name, 'index': index_name, 'path': src['location']})
+            entry.update(counts)
+            manifest_sources.append(entry)
+            del what
+        if items:
+            files, status = host.system_state(items)
+            archive_name, index_name = sets.archive_names('system', 'state', taken)
+            sink = arch.CompressedWriter(os.path.join(work, archive_name), level, compressor)
+            index = arch._HashingFile(os.path.join(work, index_name))  # pylint: disable=protected-access
+            try:
+                records = _system_state_archive(sink, files)
+                for record in records:
+                    index.write((json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode())
+                archives[archive_name] = sink.close(durable)
+                archives[index_name] = index.finish(durable)
+            except BaseException:
+                sink.abort()
+                index.abort()
+                raise
+            manifest_sources.append({'kind': 'system_state', 'name': 'system_state', 'archive': archive_name,
+                                     'index': index_name, 'root': 'system-state', 'items': status,
+                                     'files': len(files), 'bytes': sum(len(v) for v in files.values())})
+        if compressor:
+            program = os.path.basename(compressor)
+        else:
+            program = 'python-gzip'
+        manifest = sets.build_manifest(backup_id, socket.gethostname(), started, sets.utcnow(),
+                                       {'format': 'gzip', 'level': level, 'program': program},
+                                       manifest_sources, archives, warnings)
+        manifest['duration_s'] = round(time.time() - clock, 3)
+        if skipped:
+            manifest['skipped'] = skipped
+        manifest_path = os.path.join(work, sets.MANIFEST)
+        fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            json.dump(manifest, handle, indent=2, sort_keys=True)
+            handle.write('\n')
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        for name in os.listdir(work):
+            _root_only(os.path.join(work, name), False)
+        if durable:
+            _fsync_dir(work)
+        final = os.path.join(dest, backup_id)
+        if os.path.lexists(final):
+            old = os.path.join(dest, '%s%s-%d' % (sets.REPLACED_PREFIX, backup_id, os.getpid()))
+            os.rename(final, old)
+            os.rename(work, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(work, final)
+        if durable:
+            _fsync_dir(dest)
+    except OSError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise BackupError(_os_error(exc, 'writing set %s' % backup_id, dest))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        restart_errors = []
+        for name in stopped:
+            try:
+                host.start_container(name)
+            except Exception as exc:  # pylint: disable=broad-except
+                restart_errors.append('%s: %s' % (name, exc))
+        result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
+        if restart_errors:
+            result['warnings'].append('could not start again: %s' % '; '.join(restart_errors))
+    result['warnings'].extend(warnings)
+    return manifest
+
+
+class _Buffered(object):
+    """Small write buffer in front of an unbuffered hashing file (index lines are tiny)."""
+
+    def __init__(self, target, size=1 << 16):
+        self._target = target
+        self._parts = []
+        self._len = 0
+        self._size = size
+
+    def write(self, data):
+        self._parts.append(data)
+        self._len += len(data)
+        if self._len >= self._size:
+            self.flush()
+
+    def flush(self):
+        if self._parts:
+            self._target.write(b''.join(self._parts))
+            self._parts, self._len = [], 0
+
+
+# --------------------------------------------------------------------------------------------
+# retention
+# --------------------------------------------------------------------------------------------
+def apply_retention(dest, complete, policy, check_mode):
+    planned = ret.plan_retention([(c['id'], c['time']) for c in complete], policy, sets.utcnow())
+    if not check_mode:
+        for item in planned['delete']:
+            path = os.path.join(dest, item['id'])
+            doomed = os.path.join(dest, '.deleting-%s-%d' % (item['id'], os.getpid()))
+            os.rename(path, doomed)
+            shutil.rmtree(doomed)
+    return planned
+
+
+def prune(params, check_mode=False):
+    dest = params.get('dest') or '/backup/cloudos'
+    policy = ret.validate_policy(params.get('retention'))
+    if not policy:
+        raise BackupError('retention: give at least one of %s' % ', '.join(ret.RULES))
+    complete, others = sets.list_sets(dest)
+    if check_mode:
+        planned = ret.plan_retention([(c['id'], c['time']) for c in complete], policy, sets.utcnow())
+        cleaned = clean_leftovers(dest, others, check_mode=True)
+    else:
+        _check_dest(dest)
+        with DestLock(dest):
+            complete, others = sets.list_sets(dest)
+            cleaned = clean_leftovers(dest, others, check_mode=False)
+            planned = apply_retention(dest, complete, policy, check_mode=False)
+    return {'changed': bool(planned['delete'] or cleaned), 'retention': planned, 'cleaned': cleaned}
+
+
+# --------------------------------------------------------------------------------------------
+# state: verified
+# --------------------------------------------------------------------------------------------
+def _sha256_file(path):
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, 'rb', buffering=0) as handle:
+        while True:
+            data = handle.read(arch.CHUNK)
+            if not data:
+                break
+            size += len(data)
+            sha.update(data)
+    return size, sha.hexdigest()
+
+
+def verify_set(item):
+    """Recompute every checksum of one complete set."""
+    manifest, path = item['manifest'], item['path']
+    mismatches = []
+    checked = 0
+    for name, meta in sorted(manifest['archives'].items()):
+        full = os.path.join(path, name)
+        try:
+            size, digest = _sha256_file(full)
+        except (IOError, OSError) as exc:
+            mismatches.append({'file': name, 'problem': 'unreadable: %s' % (exc.strerror or exc)})
+            continue
+        checked += 1
+        if size != meta['size']:
+            mismatches.append({'file': name, 'problem': 'size %d, manifest says %d' % (size, meta['size'])})
+        elif digest != meta['sha256']:
+            mismatches.append({'file': name, 'problem': 'sha256 %s, manifest says %s' % (digest, meta['sha256'])})
+    listed = set(manifest['archives']) | {sets.MANIFEST}
+    unexpected = sorted(n for n in os.listdir(path) if n not in listed)
+    return {'backup_id': item['id'], 'path': path, 'ok': not mismatches, 'checked': checked,
+            'mismatches': mismatches, 'unexpected_files': unexpected}
+
+
+def select_sets(dest, backup_id):
+    complete, others = sets.list_sets(dest)
+    if backup_id in (None, '', 'all'):
+        return complete, others
+    if backup_id == 'latest':
+        return complete[-1:], others
+    sets.validate_backup_id(backup_id)
+    found = [c for c in complete if c['id'] == backup_id]
+    if not found:
+        reason = [o['reason'] for o in others if o['name'] == backup_id]
+        raise BackupError('backup_id: no complete set %r in %s%s' % (backup_id, dest, (' (%s)' % reason[0]) if reason else ''))
+    return found, others
+
+
+def verify(params):
+    dest = params.get('dest') or '/backup/cloudos'
+    chosen, others = select_sets(dest, params.get('backup_id'))
+    if not chosen:
+        raise BackupError('no complete backup set in %s' % dest)
+    reports = [verify_set(item) for item in chosen]
+    return {'changed': False, 'verified': reports, 'ok': all(r['ok'] for r in reports),
+            'incomplete': [{'name': o['name'], 'reason': o['reason']} for o in others]}
+
+
+# --------------------------------------------------------------------------------------------
+# state: restored
+# --------------------------------------------------------------------------------------------
+def _pick_restore_set(dest, backup_id, warnings):
+    if backup_id and backup_id != 'latest':
+        chosen, _others = select_sets(dest, backup_id)
+        report = verify_set(chosen[0])
+        if not report['ok']:
+            raise BackupError('set %s does not verify (%s); nothing was restored'
+                              % (backup_id, '; '.join('%s: %s' % (m['file'], m['problem']) for m in report['mismatches'])))
+        return chosen[0], report
+    complete, _others = sets.list_sets(dest)
+    for item in reversed(complete):
+        report = verify_set(item)
+        if report['ok']:
+            return item, report
+        warnings.append('set %s does not verify and was passed over: %s'
+                        % (item['id'], '; '.join('%s: %s' % (m['file'], m['problem']) for m in report['mismatches'])))
+    raise BackupError('no complete set in %s verifies; nothing was restored' % dest)
+
+
+def _restore_targets(item, params, host, check_mode):
+    manifest = item['manifest']
+    want_paths = params.get('paths')
+    want_vols = params.get('docker_volumes')
+    root = params.get('restore_root')
+    if root and not os.path.isabs(root):
+        raise BackupError('restore_root: %r is not an absolute path' % root)
+    chosen = []
+    by_kind = {'path': [s for s in manifest['sources'] if s['kind'] == 'path'],
+               'volume': [s for s in manifest['sources'] if s['kind'] == 'volume']}
+    for kind, wanted, option in (('path', want_paths, 'paths'), ('volume', want_vols, 'docker_volumes')):
+        names = [s['name'] for s in by_kind[kind]]
+        if wanted:
+            for name in wanted:
+                norm = os.path.normpath(name) if kind == 'path' else name
+                if norm not in names:
+                    raise BackupError('%s: %r is not in set %s (it holds %s)' % (option, name, item['id'], ', '.join(names) or 'none'))
+            picked = [s for s in by_kind[kind] if s['name'] in [os.path.normpath(n) if kind == 'path' else n for n in wanted]]
+        elif want_paths or want_vols:
+            picked = []
+        else:
+            picked = by_kind[kind]
+        for src in picked:
+            target = {'source': src}
+            if kind == 'path':
+                target['target'] = os.path.join(root, src['name'].lstrip('/')) if root else src['name']
+                target['live'] = src['name']
+            else:
+                live = None
+                if root:
+                    target['target'] = os.path.join(root, 'volumes', src['name'])
+                    try:
+                        live = host.volume(src['name'])['mountpoint']
+                    except BackupError:
+                        live = None
+                else:
+                    try:
+                        live = host.volume(src['name'])['mountpoint']
+                    except BackupError as exc:
+                        if 'does not exist' not in str(exc):
+                            raise
+                        target['create_volume'] = True
+                        if not check_mode:
+                            live = host.create_volume(src['name'], src.get('driver'), src.get('labels'), src.get('options'))
+                    target['target'] = live
+                target['live'] = live
+            chosen.append(target)
+    return chosen
+
+
+def _clean_restore_leftovers(parent):
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(RESTORE_PREFIX):
+            continue
+        rest = name[len(RESTORE_PREFIX):]
+        rest = rest[4:] if rest.startswith('old-') else rest
+        pid = rest.split('-', 1)[0]
+        if pid.isdigit() and not sets.pid_alive(int(pid)):
+            path = os.path.join(parent, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+
+
+def _swap_into_place(staged, target):
+    parent, base = os.path.split(target)
+    if not os.path.lexists(target):
+        os.rename(staged, target)
+        return
+    target_is_dir = os.path.isdir(target) and not os.path.islink(target)
+    if target_is_dir and os.path.isdir(staged) and os.path.ismount(target):
+        trash = os.path.join(target, '%sold-%d' % (RESTORE_PREFIX, os.getpid()))
+        os.mkdir(trash, 0o700)
+        for name in os.listdir(target):
+            if name != os.path.basename(trash):
+                os.rename(os.path.join(target, name), os.path.join(trash, name))
+        for name in os.listdir(staged):
+            os.rename(os.path.join(staged, name), os.path.join(target, name))
+        st = os.lstat(staged)
+        os.chown(target, st.st_uid, st.st_gid)
+        os.chmod(target, stat.S_IMODE(st.st_mode))
+        shutil.rmtree(trash)
+        os.utime(target, (st.st_atime, st.st_mtime))
+        os.rmdir(staged)
+        return
+    if target_is_dir or os.path.isdir(staged):
+        old = os.path.join(parent, '%sold-%d-%s' % (RESTORE_PREFIX, os.getpid(), base))
+        os.rename(target, old)
+        os.rename(staged, target)
+        if os.path.isdir(old) and not os.path.islink(old):
+            shutil.rmtree(old)
+        else:
+            os.unlink(old)
+        return
+    os.replace(staged, target)
+
+
+def extract_to_target(archive_path, top, target, compressor, allow_external_symlinks=False):
+    """Extract an archive into a staging directory next to ``target`` and swap it into place."""
+    parent, base = os.path.split(target.rstrip('/'))
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o700)
+    _clean_restore_leftovers(parent)
+    staging = os.path.join(parent, '%s%d-%s' % (RESTORE_PREFIX, os.getpid(), base))
+    if os.path.lexists(staging):
+        shutil.rmtree(staging)
+    os.mkdir(staging, 0o700)
+    try:
+        with arch.DecompressedReader(archive_path, compressor) as reader:
+            counts = arch.extract_stream(reader.stream, staging, top, allow_external_symlinks)
+            reader.finish()
+        staged = os.path.join(staging, top)
+        if not os.path.lexists(staged):
+            raise BackupError('%s holds no %r tree' % (archive_path, top))
+        _swap_into_place(staged, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return counts
+
+
+def restore(params, host, check_mode=False, diff_mode=False):
+    dest = params.get('dest') or '/backup/cloudos'
+    warnings = []
+    item, report = _pick_restore_set(dest, params.get('backup_id'), warnings)
+    targets = _restore_targets(item, params, host, check_mode)
+    if not targets:
+        raise BackupError('set %s holds no paths or volumes to restore' % item['id'])
+    compare = params.get('compare') or []
+    allow_ext = params.get('restore_external_symlinks', False)
+    result = {'changed': False, 'backup_id': item['id'], 'path': item['path'], 'verified': report,
+              'warnings': warnings, 'restored': [], 'diff': []}
+    plans = []
+    for tgt in targets:
+        src = tgt['source']
+        index_path = os.path.join(item['path'], src['index'])
+        records = list(arch.read_index(index_path))
+        for record in records:
+            arch.check_member_name(record['path'], src['root'])
+        if tgt.get('target') is None:
+            plan = {'created': [r['path'] for r in records], 'changed': [], 'removed': [], 'same': 0}
+        else:
+            plan = planmod.compare_tree(tgt['target'], src['root'], records)
+        needed = planmod.has_changes(plan) or bool(params.get('force')) or tgt.get('create_volume', False)
+        entry = {'kind': src['kind'], 'name': src['name'], 'target': tgt.get('target'), 'changed': needed,
+                 'summary': planmod.summary(plan), 'created': plan['created'][:planmod.DIFF_LIMIT],
+                 'changed_files': plan['changed'][:planmod.DIFF_LIMIT], 'removed': plan['removed'][:planmod.DIFF_LIMIT]}
+        if tgt.get('create_volume'):
+            entry['volume_created'] = True
+        result['restored'].append(entry)
+        if diff_mode and planmod.has_changes(plan):
+            result['diff'].append(planmod.render_diff(tgt.get('target') or src['name'], plan,
+                                                      dict((r['path'], r) for r in records)))
+        plans.append((tgt, records, needed, entry))
+    result['changed'] = any(p[2] for p in plans)
+    if check_mode:
+        return result
+    compressor = arch.find_compressor(params.get('compressor') or 'auto')
+    containers = list(params.get('stop_containers') or [])
+    for name in containers:
+        host.container_state(name)
+    stopped = []
+    try:
+        for name in containers:
+            if host.container_state(name):
+                host.stop_container(name, params.get('stop_timeout', 30))
+                stopped.append(name)
+        for tgt, records, needed, entry in plans:
+            if not needed:
+                continue
+            src = tgt['source']
+            started = time.time()
+            try:
+                entry['counts'] = extract_to_target(os.path.join(item['path'], src['archive']), src['root'],
+                                                    tgt['target'], compressor, allow_ext)
+            except arch.UnsafeMember as exc:
+                raise BackupError('%s: %s; %s was left untouched' % (src['archive'], exc, tgt['target']))
+            except OSError as exc:
+                raise BackupError('restoring %s into %s failed: %s' % (src['name'], tgt['target'], exc))
+            entry['duration_s'] = round(time.time() - started, 3)
+    finally:
+        restart_errors = []
+        for name in stopped:
+            try:
+                host.start_container(name)
+            except Exception as exc:  # pylint: disable=broad-except
+                restart_errors.append('%s: %s' % (name, exc))
+        result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
+        if restart_errors:
+            warnings.append('could not start again: %s' % '; '.join(restart_errors))
+    if compare:
+        result['compare'] = _compare(plans, compare)
+    return result
+
+
+def _compare(plans, compare):
+    out = []
+    for tgt, records, _needed, _entry in plans:
+        src = tgt['source']
+        item = {'kind': src['kind'], 'name': src['name'], 'target': tgt['target']}
+        if 'manifest' in compare:
+            res = planmod.compare_tree(tgt['target'], src['root'], records, always_hash=True)
+            item['manifest'] = dict(planmod.summary(res), ok=not planmod.has_changes(res),
+                                    problems=(res['changed'] + [{'path': p, 'changes': ['missing']} for p in res['created']]
+                                              + [{'path': p, 'changes': ['not in backup']} for p in res['removed']])[:100])
+        if 'live' in compare:
+            live = tgt.get('live')
+            if live and live != tgt['target'] and os.path.lexists(live):
+                res = planmod.compare_tree(live, src['root'], records, always_hash=True)
+                item['live'] = {'same': res['same'], 'differ': len(res['changed']), 'only_in_backup': len(res['created']),
+                                'only_in_live': len(res['removed']),
+                                'examples': ([c['path'] for c in res['changed']] + res['created'] + res['removed'])[:20]}
+            else:
+                item['live'] = {'note': 'no separate live copy to compare with'}
+        out.append(item)
+    return out
