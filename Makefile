@@ -1,0 +1,85 @@
+# cloudos.ops — developer entry points. `make demo` and `make test` are the two that matter.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+LINK      := .collections/ansible_collections/cloudos/ops
+CACHE     := .cache
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+# Debian packages the tests use (installed by `make setup-system` when missing).
+SYSTEM_PACKAGES := docker.io debootstrap busybox-static openssl nginx-light chromium \
+                   prometheus prometheus-alertmanager prometheus-node-exporter
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help setup setup-system fleet-image demo test lint sanity unit integration molecule build clean
+
+help:
+	@echo "make demo     run the daily health check on this machine and print where the report is"
+	@echo "make test     everything CI runs: lint, sanity, unit, integration, Molecule (fleet)"
+	@echo "make setup    create $(VENV) with the pinned toolchain (idempotent)"
+	@echo "make build    build the collection tarball"
+	@echo "Stages: lint sanity unit integration molecule [SCENARIOS='default ...']"
+
+# --- toolchain -------------------------------------------------------------------------
+setup: $(STAMP) $(LINK)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@py=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "Creating $(VENV) with $$py"; rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet -r requirements-dev.txt 2> >(grep -v "^WARNING: Location" >&2)
+	@touch $@
+
+$(LINK):
+	@mkdir -p $(dir $@) && ln -sfn ../../.. $@
+
+setup-system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages: $$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+fleet-image: setup-system
+	@mkdir -p $(CACHE) && tests/fleet/build-image > $(CACHE)/fleet-image && echo "fleet image: $$(cat $(CACHE)/fleet-image)"
+
+# --- the two commands -----------------------------------------------------------------
+demo: setup
+	@$(VENV)/bin/ansible-playbook -i inventories/local playbooks/daily_health.yml
+
+test:
+	@scripts/run-stages setup setup-system lint sanity unit integration molecule
+
+# --- stages ---------------------------------------------------------------------------
+lint: setup
+	$(VENV)/bin/yamllint --strict .
+	$(VENV)/bin/ansible-lint --profile production --offline
+
+sanity: setup
+	@scripts/sanity
+
+unit: setup
+	$(VENV)/bin/pytest -p no:testinfra tests/unit
+
+integration: setup setup-system
+	$(VENV)/bin/pytest -p no:testinfra tests/integration
+
+molecule: setup fleet-image
+	@export CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image); rc=0; \
+	for s in $(SCENARIOS); do \
+		start=$$(date +%s); \
+		if $(VENV)/bin/molecule test -s $$s; then r=passed; else r=FAILED; rc=1; fi; \
+		echo "molecule scenario $$s: $$r in $$(( $$(date +%s) - start ))s" | tee -a $(CACHE)/molecule-summary; \
+	done; exit $$rc
+
+build: setup
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(CACHE)/dist .
+
+clean:
+	rm -rf $(CACHE) .collections collections .pytest_cache
