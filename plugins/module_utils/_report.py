@@ -252,7 +252,8 @@ def _error_text(result):
     for key in ('msg', 'module_stderr', 'stderr', 'exception'):
         value = result.get(key)
         if value:
-            text = _text(value).strip()
+            text = '\n'.join(line for line in _text(value).splitlines()
+                             if line.strip() != '(traceback unavailable)').strip()
             if text and text not in parts:
                 parts.append(text)
     text = '\n'.join(parts)
@@ -539,7 +540,10 @@ table{border-collapse:collapse;background:#fff}
 th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f5;font-weight:600}
 .grid th.check{writing-mode:horizontal-tb;white-space:nowrap}
-.grid td.cell{min-width:92px;max-width:190px}
+.grid td.cell{min-width:92px;max-width:190px}.grid td.span{max-width:none}
+.grid td.span .sum{white-space:normal;max-width:none}
+table.findings{width:100%}table.findings td.sev{width:90px}table.findings td.check{width:110px}
+table.findings td.value{width:150px}table.findings td.action{width:40%}
 .grid td.cell a,.grid td.hs a{color:inherit;text-decoration:none;display:block}
 .st{font-weight:700;white-space:nowrap}
 .sum{display:block;font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:180px}
@@ -616,7 +620,7 @@ def render_html(report, generator='cloudos.ops'):
                  '<th scope="row"><a href="#%s">%s</a></th>' % (anchor, h(entry['host'])),
                  '<td class="hs st-%s"><a href="#%s">%s</a></td>' % (entry['status'], anchor, _badge(entry['status']))]
         if entry['status'] in (UNREACHABLE, ERROR, SKIPPED) and not entry['checks']:
-            cells.append('<td class="cell st-%s" colspan="%d" data-check="*" title="%s">%s<span class="sum">%s</span></td>' % (
+            cells.append('<td class="cell span st-%s" colspan="%d" data-check="*" title="%s">%s<span class="sum">%s</span></td>' % (
                 entry['status'], max(1, len(cols)), h(entry['error']), _badge(entry['status']), h(entry['error'])))
         else:
             for name in cols:
@@ -644,14 +648,14 @@ def render_html(report, generator='cloudos.ops'):
         add('<section class="host" id="%s" data-host="%s">' % (anchor, h(entry['host'])))
         add('<h3><span class="st-%s" style="padding:2px 8px;border-radius:4px">%s</span> %s</h3>' % (
             entry['status'], _badge(entry['status']), h(entry['host'])))
-        if entry['error']:
+        if entry['error'] and entry['status'] != UNREACHABLE:
             add('<div class="hosterr">%s</div>' % h(entry['error']))
         if entry['findings']:
             add('<table class="findings"><thead><tr><th>Severity</th><th>Check</th><th>Finding</th>'
                 '<th>Value</th><th>Action</th></tr></thead><tbody>')
             for f in entry['findings']:
-                add('<tr class="finding f-%s" data-check="%s"><td class="sev sev-%s">%s</td><td>%s</td>'
-                    '<td class="message">%s</td><td>%s</td><td class="action">%s</td></tr>' % (
+                add('<tr class="finding f-%s" data-check="%s"><td class="sev sev-%s">%s</td><td class="check">%s</td>'
+                    '<td class="message">%s</td><td class="value">%s</td><td class="action">%s</td></tr>' % (
                         f['severity'], h(f['check']), f['severity'], h(f['severity']), h(f['check']),
                         h(f['message']), h(_value_threshold(f)), h(f['action'])))
             add('</tbody></table>')

@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for cloudos.ops.fleet_report: render the fleet report and write it on the controller."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from datetime import datetime, timezone
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.cloudos.ops.plugins.module_utils import _report
+
+ARGUMENT_SPEC = dict(
+    dest=dict(type='path', required=True),
+    hosts=dict(type='list', elements='str'),
+    results=dict(type='dict'),
+    result_var=dict(type='str'),
+    result_key=dict(type='str', default='health'),
+    formats=dict(type='list', elements='str', choices=list(_report.RENDERERS),
+                 default=list(_report.RENDERERS)),
+    title=dict(type='str', default='Fleet report'),
+    kind=dict(type='str', default='report'),
+    fail_on=dict(type='str', choices=list(_report.FAIL_ON), default='critical'),
+    thresholds=dict(type='dict'),
+    columns=dict(type='list', elements='str'),
+    started_at=dict(type='str'),
+    metadata=dict(type='dict'),
+    latest_link=dict(type='str'),
+)
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec='seconds').replace('+00:00', 'Z')
+
+
+def _same_content(path, data):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
+def write_atomic(path, data, mode):
+    """Write ``data`` to ``path`` through a temporary file in the same directory."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def link_latest(dest, name):
+    """Point ``<parent of dest>/<name>`` at ``dest`` (relative link, replaced atomically)."""
+    parent = os.path.dirname(os.path.abspath(dest))
+    link = os.path.join(parent, name)
+    if os.path.lexists(link) and not os.path.islink(link):
+        return None, '%s exists and is not a symbolic link: left alone' % link
+    target = os.path.basename(os.path.abspath(dest))
+    if os.path.islink(link) and os.readlink(link) == target:
+        return link, None
+    tmp = os.path.join(parent, '.%s.%d.tmp' % (name, os.getpid()))
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+    return link, None
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+
+    def _gather(self, args, task_vars):
+        results = dict(args['results'] or {})
+        hosts = list(args['hosts'] if args['hosts'] is not None else results)
+        if not hosts and not results:
+            raise AnsibleActionFail('fleet_report: give hosts (e.g. "{{ ansible_play_hosts_all }}") or results')
+        if args['result_var']:
+            hostvars = task_vars.get('hostvars', {})
+            for host in hosts:
+                if host in results:
+                    continue
+                try:
+                    value = hostvars[host].get(args['result_var']) if host in hostvars else None
+                except Exception as exc:  # undefined or untemplatable variable of one host
+                    value = {'failed': True, 'msg': 'could not read %s: %s' % (args['result_var'], to_native(exc))}
+                if value is not None:
+                    results[host] = value
+        for host in results:
+            if host not in hosts:
+                hosts.append(host)
+        entries = []
+        for host in hosts:
+            result = results.get(host)
+            try:
+                entries.append(_report.normalize_result(host, result, key=args['result_key']))
+            except _report.ReportError as exc:
+                raise AnsibleActionFail('fleet_report: %s' % exc)
+        return entries
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        del validation
+        latest = args['latest_link']
+        if latest and ('/' in latest or latest in ('.', '..')):
+            raise AnsibleActionFail('fleet_report: latest_link=%r must be a plain file name' % latest)
+        entries = self._gather(args, task_vars)
+
+        started = args['started_at']
+        if not started:
+            times = sorted(e['checked_at'] for e in entries if _report.parse_time(e['checked_at']))
+            started = times[0] if times else None
+        try:
+            report = _report.build_report(
+                entries, title=args['title'], kind=args['kind'], started_at=started, finished_at=_now(),
+                fail_on=args['fail_on'], thresholds=args['thresholds'],
+                metadata=dict((k, v) for k, v in (args['metadata'] or {}).items() if v not in (None, '')),
+                columns=args['columns'])
+            rendered = _report.render_all(report, args['formats'])
+        except _report.ReportError as exc:
+            raise AnsibleActionFail('fleet_report: %s' % exc)
+
+        dest = os.path.abspath(os.path.expanduser(args['dest']))
+        files = dict((fmt, os.path.join(dest, name)) for fmt, (name, text) in rendered.items())
+        result.update(dest=dest, files=files, summary=report['summary'], changed=False)
+
+        if self._task.check_mode:
+            result['changed'] = True
+            result['msg'] = 'check mode: would write %s' % ', '.join(sorted(files.values()))
+            return result
+
+        if os.path.exists(dest) and not os.path.isdir(dest):
+            raise AnsibleActionFail('fleet_report: dest=%s exists and is not a directory' % dest)
+        try:
+            if not os.path.isdir(dest):
+                os.makedirs(dest)
+                result['changed'] = True
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+            for fmt, (name, text) in rendered.items():
+                data = to_bytes(text, errors='surrogate_or_strict')
+                if _same_content(files[fmt], data):
+                    continue
+                write_atomic(files[fmt], data, mode)
+                result['changed'] = True
+            if args['latest_link']:
+                link, warning = link_latest(dest, args['latest_link'])
+                if warning:
+                    result.setdefault('warnings', []).append(warning)
+                if link:
+                    result['latest'] = link
+        except OSError as exc:
+            raise AnsibleActionFail('fleet_report: cannot write the report into %s: %s' % (dest, to_native(exc)))
+
+        counts = ', '.join('%d %s' % (n, s) for s, n in report['summary']['status_counts'].items() if n)
+        result['msg'] = 'fleet report written to %s (%s)' % (dest, counts or 'no host')
+        return result
