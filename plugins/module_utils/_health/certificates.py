@@ -29,7 +29,7 @@ def evaluate(sec, info, now, thresholds):
     sec.metrics[key] = round(days, 1)
     severity = expiry_severity(days, thresholds['certificate_days'], thresholds['certificate_days_critical'])
     if severity == 'critical' and days < 0:
-        sec.add(CRITICAL, 'certificate %s (%s) expired %d days ago (%s)' % (info.source, info.subject, int(-days), info.as_dict(now)['not_after']),
+        sec.add(CRITICAL, 'certificate %s (%s) expired %d days ago (%s)' % (info.source, info.subject, round(-days), info.as_dict(now)['not_after']),
                 renew_action(info.source), metric=key, value=round(days, 1), threshold=thresholds['certificate_days_critical'])
     elif severity in ('warning', 'critical'):
         sec.add(severity, 'certificate %s (%s) expires in %.0f days (%s; threshold %s days)'
@@ -88,7 +88,7 @@ def probe(host, params, thresholds):
         sec.metrics['min_days_left'] = round(soonest, 1)
         sec.summary = '%d certificate%s, soonest expiry %s' % (
             len(infos), '' if len(infos) == 1 else 's',
-            'passed %d days ago' % int(-soonest) if soonest < 0 else 'in %d days' % int(soonest))
+            'passed %d days ago' % round(-soonest) if soonest < 0 else 'in %d days' % round(soonest))
     else:
         sec.summary = 'no certificate could be read'
     return sec

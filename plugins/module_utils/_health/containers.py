@@ -179,7 +179,7 @@ def probe(host, params, thresholds):
     except DockerUnavailable as exc:
         if exc.reason == 'absent':
             sec.set_absent(str(exc))
-            not_installed(sec, 'containers', required, 'Docker', str(exc))
+            not_installed(sec, 'docker', required, 'Docker', str(exc))
         elif exc.reason == 'library':
             sec.summary = 'cannot check containers'
             sec.add(CRITICAL if ('containers' in required or 'docker' in required) else WARNING, str(exc),

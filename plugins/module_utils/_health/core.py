@@ -30,18 +30,18 @@ _RANK = {OK: 0, ABSENT: 0, SKIPPED: 0, WARNING: 1, CRITICAL: 2}
 # collection adds. A value strictly above a ``*`` threshold is a finding (below, for
 # certificate days); ``*_critical`` raises it to critical.
 DEFAULT_THRESHOLDS = {
-    'cpu': 80.0,                          # % busy over cpu_sample_seconds
-    'cpu_critical': 100.0,                # a short sample at 100 % is normal: never critical by default
-    'memory': 85.0,                       # % of MemTotal not available
-    'memory_critical': 95.0,
-    'disk': 80.0,                         # % of blocks used (as df shows it)
-    'disk_critical': 95.0,
+    'cpu': 80,                          # % busy over cpu_sample_seconds
+    'cpu_critical': 100,                # a short sample at 100 % is normal: never critical by default
+    'memory': 85,                       # % of MemTotal not available
+    'memory_critical': 95,
+    'disk': 80,                         # % of blocks used (as df shows it)
+    'disk_critical': 95,
     'alerts_warning': 2,                  # more than this many firing warning alerts -> warning
     'alerts_critical': 0,                 # more than this many firing critical alerts -> critical
     'container_restarts': 5,              # restarts of one container in the last 24 h -> warning
     'container_restarts_critical': 20,
-    'ai_error_rate': 5.0,                 # % of inference requests that failed -> warning
-    'ai_error_rate_critical': 25.0,
+    'ai_error_rate': 5,                 # % of inference requests that failed -> warning
+    'ai_error_rate_critical': 25,
     'certificate_days': 30,               # fewer days left -> warning
     'certificate_days_critical': 7,       # fewer days left (or expired) -> critical
 }

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``containers``: inspect data, 24 h restart counting from engine events, severity rules, absence.
+
+The Docker SDK is replaced by a small client object with the SDK's attribute names;
+the real engine is exercised by the integration and fleet tests.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ansible_collections.cloudos.ops.plugins.module_utils._health import containers
+
+from health_fakes import NOW, THRESHOLDS, FakeHost, params
+
+
+def attrs(name, status='running', health=None, restart_count=0, exit_code=0, created=NOW - timedelta(days=3)):
+    state = {'Status': status, 'ExitCode': exit_code, 'StartedAt': '2026-11-25T06:00:00.123456789Z'}
+    if health:
+        state['Health'] = {'Status': health}
+    return {'Id': name + '-id', 'Name': '/' + name, 'Config': {'Image': 'cloudos/%s:1' % name}, 'State': state,
+            'RestartCount': restart_count, 'Created': created.strftime('%Y-%m-%dT%H:%M:%S.000000001Z')}
+
+
+class Container:
+    def __init__(self, data):
+        self.attrs = data
+
+
+class Client:
+    def __init__(self, items, events=None, events_error=None):
+        self.items = items
+        self._events = events or []
+        self.events_error = events_error
+        self.events_args = None
+        self.containers = self
+        self.closed = False
+
+    def list(self, all=False):  # noqa: A002 - the SDK's name
+        return [Container(i) for i in self.items]
+
+    def events(self, **kwargs):
+        self.events_args = kwargs
+        if self.events_error:
+            raise self.events_error
+        return iter(self._events)
+
+    def close(self):
+        self.closed = True
+
+
+def run(client, **p):
+    original = containers.open_client
+    containers.open_client = lambda host, quiet=False: client
+    try:
+        return containers.probe(FakeHost(), params(**p), THRESHOLDS)
+    finally:
+        containers.open_client = original
+
+
+def starts(cid, n):
+    return [{'status': 'start', 'id': cid, 'Type': 'container', 'Action': 'start'}] * n
+
+
+def test_parse_time_nanoseconds_and_zero():
+    moment = containers.parse_time('2026-11-25T06:00:00.123456789Z')
+    assert moment.microsecond == 123456 and moment.tzinfo is not None
+    assert containers.parse_time('0001-01-01T00:00:00Z') is None
+    assert containers.parse_time('garbage') is None
+
+
+def test_count_starts_reads_old_and_new_event_shapes():
+    events = [{'status': 'start', 'id': 'a'}, {'Action': 'start', 'Actor': {'ID': 'a'}}, {'Action': 'die', 'id': 'a'},
+              {'Action': 'start', 'Actor': {'ID': 'b'}}, 'noise']
+    assert containers.count_starts(events) == {'a': 2, 'b': 1}
+    assert containers.count_starts(iter(starts('x', 50)), limit=10) == {'x': 10}
+
+
+def test_first_start_of_a_new_container_is_not_a_restart():
+    assert containers.restarts_in_window(3, NOW - timedelta(hours=2), NOW) == 2
+    assert containers.restarts_in_window(3, NOW - timedelta(days=2), NOW) == 3
+    assert containers.restarts_in_window(0, NOW - timedelta(hours=2), NOW) == 0
+
+
+def test_restarts_in_24h_from_events_over_threshold():
+    client = Client([attrs('cloudos-api'), attrs('cloudos-worker')],
+                    events=starts('cloudos-api-id', 7) + starts('cloudos-worker-id', 2))
+    sec = run(client)
+    assert sec.status == 'warning'
+    finding = sec.findings[0]
+    assert finding['metric'] == 'restarts_24h' and finding['value'] == 7 and finding['threshold'] == 5
+    assert 'cloudos-api restarted 7 times in the last 24 h' in finding['message']
+    assert sec.metrics['restarts_24h'] == 9 and sec.metrics['restarts_source'] == 'events'
+    since, until = client.events_args['since'], client.events_args['until']
+    assert until - since == 86400 and until == int(NOW.timestamp())
+    assert client.events_args['filters'] == {'type': 'container', 'event': ['restart', 'start', 'die']}
+    assert client.closed
+
+
+def test_falls_back_to_restart_count_when_events_fail():
+    sec = run(Client([attrs('cloudos-api', restart_count=30)], events_error=RuntimeError('no events')))
+    assert sec.status == 'critical'
+    assert 'since creation (RestartCount' in sec.findings[0]['message']
+    assert sec.metrics['restarts_source'] == 'RestartCount'
+
+
+def test_state_and_health_rules():
+    client = Client([attrs('a', status='restarting', restart_count=3), attrs('b', health='unhealthy'),
+                     attrs('c', status='exited', exit_code=137), attrs('d', status='exited', exit_code=0),
+                     attrs('e', health='healthy'), attrs('f', status='dead'), attrs('g', status='paused')])
+    sec = run(client)
+    got = sorted((f['message'].split()[1], f['severity']) for f in sec.findings)
+    assert got == [('a', 'critical'), ('b', 'critical'), ('c', 'warning'), ('f', 'critical'), ('g', 'warning')]
+    assert sec.metrics['containers'] == 7 and sec.metrics['unhealthy'] == 1 and sec.metrics['running'] == 2
+
+
+def test_no_engine_is_absent():
+    sec = containers.probe(FakeHost(), params(), THRESHOLDS)
+    assert sec.status == 'absent'
+    assert '/var/run/docker.sock does not exist' in sec.summary
+
+
+def test_no_engine_but_required_is_critical():
+    sec = containers.probe(FakeHost(), params(required=['docker']), THRESHOLDS)
+    assert sec.status == 'critical' and 'Docker is required' in sec.findings[0]['message']
+
+
+def test_engine_configured_but_down_is_critical():
+    sec = containers.probe(FakeHost(docker_host='tcp://127.0.0.1:1'), params(), THRESHOLDS)
+    assert sec.status == 'critical'
+    assert 'tcp://127.0.0.1:1 does not answer' in sec.findings[0]['message']
+    assert 'systemctl status docker' in sec.findings[0]['action']
