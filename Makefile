@@ -9,7 +9,7 @@ LINK      := .collections/ansible_collections/cloudos/ops
 CACHE     := .cache
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 # Debian packages the tests use (installed by `make setup-system` when missing).
-SYSTEM_PACKAGES := docker.io debootstrap busybox-static openssl nginx-light chromium \
+SYSTEM_PACKAGES := docker.io debootstrap busybox-static openssl nginx-light chromium shellcheck \
                    prometheus prometheus-alertmanager prometheus-node-exporter
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
