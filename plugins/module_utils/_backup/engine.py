@@ -184,7 +184,7 @@ def create_set(params, host, check_mode=False):
         raise BackupError('nothing to back up: paths and docker_volumes are empty (or all skipped) and system_state is []')
     free = _check_dest(dest)
     result = {'changed': False, 'backup_id': backup_id, 'dest': dest, 'path': os.path.join(dest, backup_id),
-              'skipped': skipped, 'warnings': []}
+              'skipped_sources': skipped, 'warnings': []}
     complete, others = sets.list_sets(dest)
     existing = [item for item in complete if item['id'] == backup_id]
     exists_as_other = [item for item in others if item['name'] == backup_id]

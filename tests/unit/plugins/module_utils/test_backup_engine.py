@@ -171,7 +171,7 @@ def test_unknown_sources_fail_before_writing(tmp_path, tree):
     assert 'path separator' in str(err.value)
     assert not dest.exists()
     skipped = backup(dest, [tree, tmp_path / 'nope'], missing_source='skip', backup_id='s')
-    assert skipped['skipped'] == [{'kind': 'path', 'name': str(tmp_path / 'nope'), 'reason': 'does not exist'}]
+    assert skipped['skipped_sources'] == [{'kind': 'path', 'name': str(tmp_path / 'nope'), 'reason': 'does not exist'}]
 
 
 def test_volume_and_system_state_sources(tmp_path, tree):
@@ -267,13 +267,15 @@ def test_unsafe_members_rejected_and_target_untouched(tmp_path, members, needle)
     target = tmp_path / 'etc' / 'cloudos'
     target.mkdir(parents=True)
     (target / 'keep.txt').write_text('keep\n')
-    before = snapshot(str(tmp_path))
+    before = snapshot(str(target))
     bad = str(tmp_path.parent / ('crafted-%s.tar.gz' % tmp_path.name))
     crafted_archive(bad, members)
     with pytest.raises(archive.UnsafeMember) as err:
         engine.extract_to_target(bad, 'cloudos', str(target), archive.find_compressor())
     assert needle in str(err.value)
-    assert snapshot(str(tmp_path)) == before
+    assert snapshot(str(target)) == before
+    assert os.listdir(str(tmp_path / 'etc')) == ['cloudos']  # no staging left behind
+    assert os.listdir(str(tmp_path)) == ['etc']
     assert not os.path.exists(str(tmp_path / 'evil')) and not os.path.exists('/etc/evil')
 
 

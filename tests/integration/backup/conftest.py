@@ -1,0 +1,5 @@
+"""Fixtures of the backup integration tests (they live in ``bk_helpers.py``)."""
+
+from __future__ import annotations
+
+from bk_helpers import engine, tmpfs  # noqa: F401  pylint: disable=unused-import
