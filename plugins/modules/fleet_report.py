@@ -138,8 +138,9 @@ attributes:
     platforms: posix
 seealso:
   - module: cloudos.ops.cloudos_health
-  - role: cloudos.ops.daily_health
+  - name: The cloudos.ops.daily_health role
     description: Runs M(cloudos.ops.cloudos_health) on every host and this action once for the fleet.
+    link: https://github.com/cloudos/cloudos.ops/blob/main/roles/daily_health/README.md
 """
 
 EXAMPLES = r"""

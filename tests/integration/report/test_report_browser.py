@@ -137,14 +137,14 @@ def png_pixels(path):
         elif kind == b'IDAT':
             idat += body
         pos += 12 + length
-    width, height, depth, color, _, _, interlace = header
+    width, height, depth, color, interlace = header[0], header[1], header[2], header[3], header[6]
     assert depth == 8 and color in (2, 6) and interlace == 0, header
     bpp = 3 if color == 2 else 4
     raw = zlib.decompress(idat)
     stride = width * bpp
     rows, prev = [], bytearray(stride)
     pos = 0
-    for _ in range(height):
+    for dummy in range(height):
         ftype, line = raw[pos], bytearray(raw[pos + 1:pos + 1 + stride])
         pos += 1 + stride
         for i in range(stride):
