@@ -136,7 +136,8 @@ options:
   docker_host:
     description:
       - Docker Engine URL, for example V(unix:///run/docker.sock) or V(tcp://127.0.0.1:2375).
-      - Defaults to E(DOCKER_HOST), else C(/var/run/docker.sock); with neither, C(containers) is C(absent).
+      - Defaults to E(DOCKER_HOST), else C(/var/run/docker.sock). With neither, C(containers) is C(absent), or
+        critical when the C(docker.service) unit exists (installed but not running).
     type: str
   kubeconfig:
     description:
@@ -159,7 +160,8 @@ options:
         (a down component is critical; one that is not installed is C(absent)).
       - 'Keys: C(prometheus) (default C(prometheus.service)), C(grafana) (C(grafana-server.service), C(grafana.service)),
         C(alertmanager) (C(prometheus-alertmanager.service), C(alertmanager.service)), C(ai_engine)
-        (C(cloudos-ai-engine.service)). Containers whose name contains the component name also count.'
+        (C(cloudos-ai-engine.service)), C(docker) (C(docker.service)). Containers whose name contains the component
+        name also count. Without a running systemd, a unit file in the usual systemd directories counts.'
     type: dict
     default: {}
 attributes:

@@ -178,6 +178,13 @@ def probe(host, params, thresholds):
         client = open_client(host)
     except DockerUnavailable as exc:
         if exc.reason == 'absent':
+            units = (params.get('component_units') or {}).get('docker') or ['docker.service']
+            installed = host.units_exist(units)
+            if installed:
+                sec.summary = 'Docker engine down'
+                sec.add(CRITICAL, 'the Docker engine is installed (systemd unit %s exists) but not running: %s' % (installed[0], exc),
+                        'systemctl status docker; journalctl -u docker -n 100 --no-pager; systemctl start docker')
+                return sec
             sec.set_absent(str(exc))
             not_installed(sec, 'docker', required, 'Docker', str(exc))
         elif exc.reason == 'library':

@@ -180,7 +180,7 @@ class Section:
 def not_installed(section, component, required, what, how):
     """Mark ``component`` absent, or critical when the user listed it in ``required``."""
     if component in required or section.name in required:
-        section.add(CRITICAL, '%s is required but not installed: %s' % (what, how),
+        section.add(CRITICAL, '%s is required but was not found: %s' % (what, how),
                     'Install and start %s, or remove %r from the required option' % (what, component))
         return True
     return False
@@ -228,6 +228,10 @@ def run_parallel(calls, wait):
 
 
 # --------------------------------------------------------------------------- host adapter
+
+UNIT_DIRS = ('/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system',
+             '/lib/systemd/system', '/usr/lib/systemd/system')
+
 
 class Host:
     """The only door to the system: commands, files, HTTP, clocks.
@@ -322,6 +326,11 @@ class Host:
                         unit = block.get('Id')
                         if unit:
                             self._units[unit] = block.get('LoadState') not in (None, 'not-found', 'bad-setting')
+            elif missing:
+                # No running systemd (a container, a chroot): an installed unit file still shows
+                # that the component is installed, just not running.
+                for unit in missing:
+                    self._units[unit] = any(self.exists(os.path.join(d, unit)) for d in UNIT_DIRS)
             for unit in missing:
                 self._units.setdefault(unit, False)
             return [n for n in wanted if self._units.get(n)]
@@ -499,8 +508,9 @@ def validate_params(params):
         except ValueError as exc:
             return 'certificate_endpoints: %s' % exc
     for key, value in (params.get('component_units') or {}).items():
-        if key not in ('prometheus', 'grafana', 'alertmanager', 'ai_engine'):
-            return 'component_units: unknown component %r (value %r); known: ai_engine, alertmanager, grafana, prometheus' % (key, value)
+        if key not in ('prometheus', 'grafana', 'alertmanager', 'ai_engine', 'docker'):
+            return 'component_units: unknown component %r (value %r); known: ai_engine, alertmanager, docker, grafana, prometheus' % (
+                key, value)
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             return 'component_units.%s must be a list of unit names, got %r' % (key, value)
     return None

@@ -131,3 +131,9 @@ def test_engine_configured_but_down_is_critical():
     assert sec.status == 'critical'
     assert 'tcp://127.0.0.1:1 does not answer' in sec.findings[0]['message']
     assert 'systemctl status docker' in sec.findings[0]['action']
+
+
+def test_no_socket_but_unit_installed_is_down():
+    sec = containers.probe(FakeHost(units=['docker.service']), params(), THRESHOLDS)
+    assert sec.status == 'critical'
+    assert 'installed (systemd unit docker.service exists) but not running' in sec.findings[0]['message']

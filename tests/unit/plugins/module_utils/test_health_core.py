@@ -181,3 +181,13 @@ def test_parse_show_blocks():
     text = 'Id=a.service\nActiveState=active\n\nId=b.service\nActiveState=failed\n'
     assert core.parse_show(text) == [{'Id': 'a.service', 'ActiveState': 'active'},
                                      {'Id': 'b.service', 'ActiveState': 'failed'}]
+
+
+def test_unit_files_count_without_running_systemd(tmp_path, monkeypatch):
+    unit_dir = tmp_path / 'lib'
+    unit_dir.mkdir()
+    (unit_dir / 'prometheus.service').write_text('[Service]\n')
+    monkeypatch.setattr(core, 'UNIT_DIRS', (str(unit_dir),))
+    host = core.Host()
+    monkeypatch.setattr(host, 'systemd_running', lambda: False)
+    assert host.units_exist(['prometheus', 'grafana-server.service']) == ['prometheus.service']

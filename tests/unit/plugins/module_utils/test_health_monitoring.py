@@ -34,7 +34,7 @@ def test_all_absent_is_absent():
 
 def test_required_component_missing_is_critical():
     sec = monitoring.probe(FakeHost(), params(required=['prometheus']), THRESHOLDS)
-    assert sec.status == 'critical' and 'Prometheus is required but not installed' in sec.findings[0]['message']
+    assert sec.status == 'critical' and 'Prometheus is required but was not found' in sec.findings[0]['message']
 
 
 def test_stopped_unit_is_down_and_critical():
