@@ -16,7 +16,7 @@ description:
     key by key, C(null) removes a key, other values replace - so keys set by others stay.
   - Validates the result before writing it - it must be a JSON object; every key must be one the
     installed C(dockerd) knows, with a value of the type its flag takes (read from C(dockerd --help),
-    which catches for example C("max-file": 3) in C(log-opts), a number where dockerd wants a string);
+    which catches for example a number as C(max-file) in C(log-opts), where dockerd wants a string);
     no key may also be set as a flag of the Docker service (dockerd refuses to start with that); and,
     where the installed Docker has it (23.0 and later), C(dockerd --validate --config-file) on a
     temporary copy.
