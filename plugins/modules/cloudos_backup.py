@@ -99,6 +99,11 @@ options:
     type: list
     elements: str
     default: []
+  stop_volume_users:
+    description: V(restored) - also stop (and start again afterwards) every running container that mounts a volume
+      being restored.
+    type: bool
+    default: false
   stop_timeout:
     description: Seconds a container gets to stop before it is killed.
     type: int
@@ -299,6 +304,7 @@ def run_module():
             missing_source=dict(type='str', choices=['fail', 'skip'], default='fail'),
             force=dict(type='bool', default=False),
             stop_containers=dict(type='list', elements='str', default=[]),
+            stop_volume_users=dict(type='bool', default=False),
             stop_timeout=dict(type='int', default=30),
             retention=dict(type='dict', options=dict(
                 keep_daily=dict(type='int'), keep_weekly=dict(type='int'),

@@ -653,6 +653,10 @@ def restore(params, host, check_mode=False, diff_mode=False):
         return result
     compressor = arch.find_compressor(params.get('compressor') or 'auto')
     containers = list(params.get('stop_containers') or [])
+    volumes = [t['source']['name'] for t, _r, needed, _e in plans if needed and t['source']['kind'] == 'volume'
+               and not params.get('restore_root')]
+    if params.get('stop_volume_users') and volumes:
+        containers += [name for name in host.containers_using(volumes) if name not in containers]
     for name in containers:
         host.container_state(name)
     stopped = []
