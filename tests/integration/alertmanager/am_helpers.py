@@ -36,6 +36,7 @@ _spec = importlib.util.spec_from_file_location('cloudos_integration_shared', _SH
 shared = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(shared)
 ROOT, ansible_env, free_port, require_binary = shared.ROOT, shared.ansible_env, shared.free_port, shared.require_binary
+run_playbook = shared.run_playbook
 
 ALERTMANAGER = '/usr/bin/prometheus-alertmanager'
 NGINX = '/usr/sbin/nginx'
