@@ -21,7 +21,6 @@ Every request through nginx is written to an access log as ``METHOD URI STATUS``
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -31,10 +30,7 @@ import urllib.request
 
 import pytest
 
-_SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'conftest.py')
-_spec = importlib.util.spec_from_file_location('cloudos_integration_shared', _SHARED)
-shared = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(shared)
+from tests.integration import lib as shared  # noqa: E402  pylint: disable=wrong-import-position
 ROOT, ansible_env, free_port, require_binary = shared.ROOT, shared.ansible_env, shared.free_port, shared.require_binary
 run_playbook = shared.run_playbook
 

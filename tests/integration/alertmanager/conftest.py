@@ -5,4 +5,4 @@ The fixtures and helpers live in ``am_helpers.py`` (importable by the test modul
 
 from __future__ import annotations
 
-from am_helpers import alertmanager, pki, proxy  # noqa: F401  pylint: disable=unused-import
+from tests.integration.alertmanager.am_helpers import alertmanager, pki, proxy  # noqa: F401  pylint: disable=unused-import

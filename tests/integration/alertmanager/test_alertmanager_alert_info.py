@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from am_helpers import TENANT_HEADER, run_task
+from tests.integration.alertmanager.am_helpers import TENANT_HEADER, run_task
 
 
 def test_lists_and_filters_alerts(alertmanager, proxy):

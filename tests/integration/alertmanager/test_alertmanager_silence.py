@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from am_helpers import BASIC_PASSWORD, BASIC_USER, BEARER_TOKEN, TENANT_HEADER, free_port, run_task
+from tests.integration.alertmanager.am_helpers import BASIC_PASSWORD, BASIC_USER, BEARER_TOKEN, TENANT_HEADER, free_port, run_task
 
 
 def parse(text):

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from am_helpers import ROOT, run_playbook
+from tests.integration.alertmanager.am_helpers import ROOT, run_playbook
 
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'maintenance_window.yml')
 

@@ -20,10 +20,7 @@ import time
 
 import pytest
 
-_SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'conftest.py')
-_spec = importlib.util.spec_from_file_location('cloudos_integration_shared_backup', _SHARED)
-shared = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(shared)
+from tests.integration import lib as shared  # noqa: E402  pylint: disable=wrong-import-position
 ROOT, run_module, run_playbook, ansible_env = shared.ROOT, shared.run_module, shared.run_playbook, shared.ansible_env
 free_port, require_binary = shared.free_port, shared.require_binary
 

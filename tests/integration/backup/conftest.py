@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from bk_helpers import engine, tmpfs  # noqa: F401  pylint: disable=unused-import
+from tests.integration.backup.bk_helpers import engine, tmpfs  # noqa: F401  pylint: disable=unused-import

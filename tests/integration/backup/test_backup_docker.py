@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from bk_helpers import free_port, require_binary, run_module
+from tests.integration.backup.bk_helpers import free_port, require_binary, run_module
 
 pytestmark = pytest.mark.docker
 

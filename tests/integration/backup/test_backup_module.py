@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from bk_helpers import ROOT, ansible_env, crafted_archive, make_tree, run_module, snapshot
+from tests.integration.backup.bk_helpers import ROOT, ansible_env, crafted_archive, make_tree, run_module, snapshot
 
 
 def _complete_sets(dest):

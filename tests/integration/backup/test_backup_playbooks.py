@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from bk_helpers import ROOT, make_tree, run_playbook, snapshot
+from tests.integration.backup.bk_helpers import ROOT, make_tree, run_playbook, snapshot
 
 
 def _play(name, extra, check=False):

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import socket
@@ -26,10 +25,7 @@ import urllib.request
 
 import pytest
 
-_SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'conftest.py')
-_spec = importlib.util.spec_from_file_location('cloudos_integration_shared_health', _SHARED)
-shared = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(shared)
+from tests.integration import lib as shared  # noqa: E402  pylint: disable=wrong-import-position
 ROOT, free_port, require_binary, run_module = shared.ROOT, shared.free_port, shared.require_binary, shared.run_module
 
 PROMETHEUS = '/usr/bin/prometheus'

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from health_helpers import NO_UNITS, free_port, make_cert, post_alerts, run_module, start_prometheus, write_kubeconfig
+from tests.integration.health.health_helpers import NO_UNITS, free_port, make_cert, post_alerts, run_module, start_prometheus, write_kubeconfig
 
 ALERTS = [
     {'labels': {'alertname': 'DiskFull', 'severity': 'critical', 'instance': 'node1'},

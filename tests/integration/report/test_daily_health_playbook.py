@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import ROOT, free_port, run_playbook
+from tests.integration.lib import ROOT, free_port, run_playbook
 
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'daily_health.yml')
 LOCAL = os.path.join(ROOT, 'inventories', 'local')

@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import require_binary, run_playbook
+from tests.integration.lib import require_binary, run_playbook
 
 CHROMIUM = '/usr/bin/chromium'
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import require_binary, run_module
+from tests.integration.lib import require_binary, run_module
 
 GUIDE = {'storage-driver': 'overlay2', 'log-driver': 'json-file', 'log-opts': {'max-size': '10m', 'max-file': '3'},
          'default-ulimits': {'nofile': {'Name': 'nofile', 'Hard': 64000, 'Soft': 64000}}}
@@ -137,7 +137,7 @@ def test_real_dockerd_refuses_what_we_refuse(tmp_path, dockerd, config, ours, th
                              '-H', 'unix://%s' % (tmp_path / 'sock')],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        out, _ = proc.communicate(timeout=30)
+        out = proc.communicate(timeout=30)[0]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -157,7 +157,7 @@ def test_real_dockerd_refuses_key_also_given_as_flag(tmp_path, dockerd):
                              '-H', 'unix://%s' % (tmp_path / 'sock')],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        out, _ = proc.communicate(timeout=30)
+        out = proc.communicate(timeout=30)[0]
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import run_module
+from tests.integration.lib import run_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'unit', 'plugins', 'module_utils'))
@@ -94,8 +94,8 @@ def test_check_diff_apply_idempotent_revert(root):
 ])
 def test_bad_input_fails_cleanly(root, args, message):
     original = snapshot(root)
-    result = run_module('cloudos_sysctl_tune', dict(args, root=root, settings=dict({'net.core.somaxconn': 8192},
-                                                                                    **args.get('settings', {}))))
+    settings = dict({'net.core.somaxconn': 8192}, **args.get('settings', {}))
+    result = run_module('cloudos_sysctl_tune', dict(args, root=root, settings=settings))
     assert result.failed
     assert message in result['msg']
     assert snapshot(root) == original
