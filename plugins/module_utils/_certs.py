@@ -24,7 +24,6 @@ import base64
 import re
 import socket
 import ssl
-import subprocess
 
 from datetime import datetime, timezone
 
@@ -72,14 +71,6 @@ class CertificateInfo:
 
 def _iso(moment):
     return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
-
-
-def default_run_command(args, data=None):
-    try:
-        proc = subprocess.run(args, input=data, capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return 127, '', str(exc)
-    return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
 
 
 def pem_to_der_list(data):
@@ -164,7 +155,10 @@ def parse_certificate(der, source='', run_command=None):
     try:
         if have_cryptography:
             return _parse_with_cryptography(der, source)
-        return _parse_with_openssl(der, source, run_command or default_run_command)
+        if run_command is None:
+            raise CertificateError('%s: cannot read the certificate: the Python cryptography library is not installed '
+                                   'and no command runner was given to call openssl' % source, source)
+        return _parse_with_openssl(der, source, run_command)
     except CertificateError:
         raise
     except Exception as exc:  # pylint: disable=broad-except

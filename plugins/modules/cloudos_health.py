@@ -166,9 +166,11 @@ options:
     default: {}
 attributes:
   check_mode:
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
     support: full
     details: Read-only; the result under C(--check) is the same.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
     support: none
     details: Nothing is changed, so there is nothing to diff.
 requirements:
@@ -350,7 +352,10 @@ def main():
     if error:
         module.fail_json(msg=error)
     params['checks'] = core.selected_checks(params['checks'])
-    host = core.Host(timeout=params['timeout'], validate_certs=params['validate_certs'], docker_host=params['docker_host'])
+    host = core.Host(timeout=params['timeout'], validate_certs=params['validate_certs'], docker_host=params['docker_host'],
+                     run_command=lambda args, data=None: module.run_command(
+                         args, data=data, binary_data=True, expand_user_and_vars=False,
+                         environ_update={'LANG': 'C', 'LC_ALL': 'C', 'SYSTEMD_PAGER': '', 'SYSTEMD_COLORS': '0'}))
     health = core.run_checks(host, params, PROBES, thresholds, host_name=params['host'])
     module.exit_json(changed=False, health=health)
 

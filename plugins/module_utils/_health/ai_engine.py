@@ -14,6 +14,8 @@ exposed (HTTP 404, or counters missing) are reported as unknown, not as a failur
 
 from __future__ import annotations
 
+import math
+
 from ansible_collections.cloudos.ops.plugins.module_utils._http import join_url
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
     CRITICAL, WARNING, Section, above, not_answering, not_installed, probe_url, rnd, run_parallel)
@@ -48,7 +50,7 @@ def parse_metrics(text, names):
             value = float(rest[0])
         except ValueError:
             continue
-        if value != value:  # NaN
+        if math.isnan(value):
             continue
         sums[name] = sums.get(name, 0.0) + value
     return sums

@@ -9,11 +9,11 @@ the :class:`Host` adapter, so unit tests drive it with a fake host.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import re
 import socket
-import subprocess
 import threading
 import time
 
@@ -82,7 +82,7 @@ def validate_thresholds(user):
                 number = float(value.strip().rstrip('%'))
             except ValueError:
                 number = None
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number):
             raise ThresholdError('thresholds.%s must be a number, got %r' % (key, value))
         if number < 0:
             raise ThresholdError('thresholds.%s must not be negative, got %r' % (key, value))
@@ -240,8 +240,9 @@ class Host:
     (unit and container inventories) are computed once, on first use, under a lock.
     """
 
-    def __init__(self, timeout=5.0, validate_certs=True, docker_host=None):
+    def __init__(self, timeout=5.0, validate_certs=True, docker_host=None, run_command=None):
         self.timeout = timeout
+        self.run_command = run_command
         self.validate_certs = validate_certs
         self.docker_host = docker_host
         self._lock = threading.Lock()
@@ -291,17 +292,20 @@ class Host:
         return None
 
     def run(self, args, data=None):
-        """Run a command without a shell; return ``(rc, stdout, stderr)``; rc 124 on timeout."""
-        env = dict(os.environ, LANG='C', LC_ALL='C', SYSTEMD_PAGER='', PAGER='cat')
-        try:
-            proc = subprocess.run(args, input=data, capture_output=True, timeout=self.timeout, env=env, check=False)
-        except subprocess.TimeoutExpired:
-            return 124, '', '%s timed out after %ss' % (args[0], self.timeout)
-        except OSError as exc:
-            return 127, '', str(exc)
-        out = proc.stdout.decode('utf-8', 'replace') if isinstance(proc.stdout, bytes) else proc.stdout
-        err = proc.stderr.decode('utf-8', 'replace') if isinstance(proc.stderr, bytes) else proc.stderr
-        return proc.returncode, out, err
+        """Run a command without a shell; return ``(rc, stdout, stderr)``; rc 124 on timeout.
+
+        ``run_command(args, data) -> (rc, out, err)`` comes from the module (``AnsibleModule.run_command``);
+        commands are bounded by coreutils ``timeout`` where it exists.
+        """
+        if self.run_command is None:
+            return 127, '', 'no command runner available to run %s' % args[0]
+        limit = self.which('timeout')
+        if limit:
+            args = [limit, '-k', '1', '%g' % max(0.1, float(self.timeout))] + list(args)
+        rc, out, err = self.run_command(list(args), data)
+        if limit and rc == 124:
+            err = '%s timed out after %ss' % (args[4], self.timeout)
+        return rc, out, err
 
     # HTTP
     def http_get(self, url, timeout=None):

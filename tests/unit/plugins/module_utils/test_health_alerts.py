@@ -25,8 +25,8 @@ def run(data, **p):
     return alerts.probe(host, params(**p), THRESHOLDS), host
 
 
-@pytest.mark.parametrize('crit, warn, status', [(0, 0, 'ok'), (0, 2, 'ok'), (0, 3, 'warning'), (1, 0, 'critical'),
-                                                 (1, 3, 'critical')])
+@pytest.mark.parametrize('crit, warn, status', [
+    (0, 0, 'ok'), (0, 2, 'ok'), (0, 3, 'warning'), (1, 0, 'critical'), (1, 3, 'critical')])
 def test_guide_rule(crit, warn, status):
     data = [alert('C%d' % i, 'critical') for i in range(crit)] + [alert('W%d' % i, 'warning') for i in range(warn)]
     sec, dummy = run(data)

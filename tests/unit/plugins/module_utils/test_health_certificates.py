@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import ssl
+import sys
+import subprocess
 import threading
 
 import pytest
@@ -23,6 +25,11 @@ from ansible_collections.cloudos.ops.plugins.module_utils._health import certifi
 from health_fakes import THRESHOLDS, params
 
 UTC = dt.timezone.utc
+
+
+def run_openssl(args, data=None):
+    proc = subprocess.run(args, input=data, capture_output=True, check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
 def make_cert(tmp_path, name, days, key=None):
@@ -134,7 +141,7 @@ def test_not_a_certificate(tmp_path):
 def test_openssl_fallback_agrees_with_cryptography(tmp_path):
     path, dummy = make_cert(tmp_path, 'ossl', 42)
     der = _certs.pem_to_der_list(open(path, 'rb').read())[0]
-    via_openssl = _certs._parse_with_openssl(der, path, _certs.default_run_command)
+    via_openssl = _certs._parse_with_openssl(der, path, run_openssl)
     via_crypto = _certs._parse_with_cryptography(der, path)
     assert via_openssl.not_after == via_crypto.not_after
     assert via_openssl.subject == 'CN=ossl'
@@ -229,3 +236,18 @@ def test_unreachable_endpoint_is_a_warning():
     sec = certificates.probe(Host(timeout=2), params(certificate_files=[], certificate_endpoints=['127.0.0.1:%d' % port]),
                              THRESHOLDS)
     assert sec.status == 'warning' and 'cannot read the certificate' in sec.findings[0]['message']
+
+
+def test_openssl_used_when_cryptography_missing(tmp_path, monkeypatch):
+    path, dummy = make_cert(tmp_path, 'nolib', 20)
+    monkeypatch.setitem(sys.modules, 'cryptography', None)  # import fails as on a host without it
+    calls = []
+
+    def runner(args, data=None):
+        calls.append(args[0])
+        return run_openssl(args, data)
+    info = _certs.read_certificate_file(path, run_command=runner)
+    assert calls == ['openssl'] and 19 < info.days_left() <= 20
+    with pytest.raises(_certs.CertificateError) as err:
+        _certs.read_certificate_file(path)
+    assert 'cryptography library is not installed' in str(err.value)

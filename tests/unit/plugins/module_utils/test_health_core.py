@@ -191,3 +191,16 @@ def test_unit_files_count_without_running_systemd(tmp_path, monkeypatch):
     host = core.Host()
     monkeypatch.setattr(host, 'systemd_running', lambda: False)
     assert host.units_exist(['prometheus', 'grafana-server.service']) == ['prometheus.service']
+
+
+def test_commands_go_through_the_module_runner_with_a_time_limit():
+    calls = []
+
+    def runner(args, data=None):
+        calls.append(args)
+        return 124, '', ''
+    host = core.Host(timeout=2, run_command=runner)
+    rc, dummy, err = host.run(['systemctl', 'show'])
+    assert calls[0][-2:] == ['systemctl', 'show'] and calls[0][1:4] == ['-k', '1', '2']
+    assert rc == 124 and err == 'systemctl timed out after 2s'
+    assert core.Host().run(['true'])[0] == 127

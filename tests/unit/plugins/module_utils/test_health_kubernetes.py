@@ -62,8 +62,8 @@ def run(kubeconfig, **p):
 def test_healthy_cluster(apiserver):
     state, kubeconfig = apiserver
     write(state, token='s3cret', nodes=[{'name': 'n1'}, {'name': 'n2'}],
-          pods=[{'namespace': 'cloudos', 'name': 'api-1'}, {'namespace': 'batch', 'name': 'job-1', 'phase': 'Succeeded',
-                                                           'terminated_reason': 'Completed'}])
+          pods=[{'namespace': 'cloudos', 'name': 'api-1'},
+                {'namespace': 'batch', 'name': 'job-1', 'phase': 'Succeeded', 'terminated_reason': 'Completed'}])
     sec = run(kubeconfig)
     assert sec.status == 'ok', sec.findings
     assert sec.summary == '2/2 nodes Ready, 2 pods, 0 in trouble'

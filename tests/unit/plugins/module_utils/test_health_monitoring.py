@@ -133,8 +133,8 @@ def test_metrics_not_exposed_is_unknown_not_failure():
 
 def test_configurable_metric_names():
     text = 'ai_requests 200\nai_failures 2\n'
-    sec = ai_engine.probe(ai_host(metrics=text), params(ai_engine_requests_metric='ai_requests',
-                                                       ai_engine_errors_metric='ai_failures'), THRESHOLDS)
+    p = params(ai_engine_requests_metric='ai_requests', ai_engine_errors_metric='ai_failures')
+    sec = ai_engine.probe(ai_host(metrics=text), p, THRESHOLDS)
     assert sec.metrics['error_rate_pct'] == 1.0 and sec.status == 'ok'
 
 
