@@ -58,8 +58,10 @@ test:
 
 # --- stages ---------------------------------------------------------------------------
 lint: setup
-	$(VENV)/bin/yamllint --strict .
-	$(VENV)/bin/ansible-lint --profile production --offline
+	@rc=0; \
+	echo "yamllint --strict ."; $(VENV)/bin/yamllint --strict . || rc=1; \
+	echo "ansible-lint --profile production"; $(VENV)/bin/ansible-lint --profile production --offline || rc=1; \
+	exit $$rc
 
 sanity: setup
 	@scripts/sanity
