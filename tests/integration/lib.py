@@ -7,12 +7,17 @@ parsing, check mode, diff and no_log behave as in production.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
+import tempfile
+import time
 
 import pytest
 
@@ -98,3 +103,76 @@ def require_binary(path):
         pytest.fail('%s is not installed: run `make setup-system` (installs the Debian test '
                     'dependencies) and try again' % path)
     return found
+
+
+class PrivateDockerEngine:
+    """A throw-away dockerd of its own (data root, socket, bridge), for tests that need a
+    real Docker engine without touching the machine's engine or its containers.
+
+    It gets a bridge of its own: a dockerd started with ``--bridge=none`` deletes the host's
+    ``docker0`` interface on start-up, which breaks the machine's engine (and the fleet).
+    """
+
+    def __init__(self, prefix='cloudos-docker-', root=None):
+        self.root = root or tempfile.mkdtemp(prefix=prefix, dir='/tmp')
+        self.sock = os.path.join(self.root, 'docker.sock')
+        self.url = 'unix://' + self.sock
+        self.bridge = 'cob' + hashlib.sha1(self.root.encode()).hexdigest()[:8]
+        self.proc = None
+
+    def docker(self, *args, check=True, **kwargs):
+        return subprocess.run(['docker', '-H', self.url] + list(args), check=check, capture_output=True,
+                              text=kwargs.pop('text', True), **kwargs)
+
+    def start(self, timeout=60):
+        require_binary('dockerd')
+        subprocess.run(['ip', 'link', 'add', self.bridge, 'type', 'bridge'], check=True, capture_output=True)
+        log_path = os.path.join(self.root, 'dockerd.log')
+        with open(log_path, 'w') as log:
+            self.proc = subprocess.Popen(
+                ['dockerd', '--data-root', os.path.join(self.root, 'data'),
+                 '--exec-root', os.path.join(self.root, 'exec'),
+                 '--pidfile', os.path.join(self.root, 'dockerd.pid'), '-H', self.url,
+                 '--bridge', self.bridge, '--iptables=false', '--ip6tables=false', '--storage-driver=vfs'],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError('dockerd exited: %s' % open(log_path).read()[-3000:])
+            if os.path.exists(self.sock) and self.docker('info', check=False).returncode == 0:
+                return self
+            time.sleep(0.5)
+        raise AssertionError('dockerd did not come up: %s' % open(log_path).read()[-3000:])
+
+    def import_busybox(self, tag, applets=('sh', 'sleep', 'ls', 'cat', 'true', 'false')):
+        """Import an image holding Debian's static busybox (nothing is pulled)."""
+        busybox = require_binary('/bin/busybox')
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode='w') as tar:
+            for name in ('bin', 'tmp'):
+                info = tarfile.TarInfo(name)
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            tar.add(busybox, 'bin/busybox')
+            for name in applets:
+                info = tarfile.TarInfo('bin/' + name)
+                info.type, info.linkname = tarfile.SYMTYPE, 'busybox'
+                tar.addfile(info)
+        subprocess.run(['docker', '-H', self.url, 'import', '-', tag], input=buf.getvalue(), check=True,
+                       capture_output=True)
+        return tag
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            for cid in self.docker('ps', '-q', check=False).stdout.split():
+                self.docker('kill', cid, check=False)
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for sub in ('exec', 'data'):
+            subprocess.run(['umount', '-R', os.path.join(self.root, sub)], check=False, capture_output=True)
+        subprocess.run(['ip', 'link', 'del', self.bridge], check=False, capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)

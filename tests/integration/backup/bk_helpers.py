@@ -9,14 +9,9 @@ of a tar holding Debian's static busybox.
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
-import shutil
-import signal
 import subprocess
-import tarfile
 import tempfile
-import time
 
 import pytest
 
@@ -49,64 +44,14 @@ def tmpfs(tmp_path):
         subprocess.run(['umount', '-l', point], check=False)
 
 
-class Engine(object):
-    def __init__(self, root):
-        self.root = root
-        self.sock = os.path.join(root, 'docker.sock')
-        self.url = 'unix://' + self.sock
-        self.proc = None
+class Engine(shared.PrivateDockerEngine):
+    """The shared private engine, with this module's busybox tag as the default."""
 
-    def docker(self, *args, check=True, **kwargs):
-        return subprocess.run(['docker', '-H', self.url] + list(args), check=check, capture_output=True, text=True,
-                              **kwargs)
+    def __init__(self, root=None):
+        super().__init__(prefix='cob-docker-', root=root)
 
-    def start(self):
-        require_binary('dockerd')
-        log = open(os.path.join(self.root, 'dockerd.log'), 'w')
-        self.proc = subprocess.Popen(
-            ['dockerd', '--data-root', os.path.join(self.root, 'data'), '--exec-root', os.path.join(self.root, 'exec'),
-             '--pidfile', os.path.join(self.root, 'dockerd.pid'), '-H', self.url, '--bridge=none', '--iptables=false',
-             '--ip6tables=false', '--storage-driver=vfs'],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError('dockerd exited: %s' % open(log.name).read()[-3000:])
-            if os.path.exists(self.sock) and self.docker('info', check=False).returncode == 0:
-                return
-            time.sleep(0.5)
-        raise RuntimeError('dockerd did not come up: %s' % open(log.name).read()[-3000:])
-
-    def import_busybox(self, tag='cloudos-test/busybox:1'):
-        busybox = require_binary('/bin/busybox')
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode='w') as tar:
-            for name in ('bin', 'tmp'):
-                info = tarfile.TarInfo(name)
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            tar.add(busybox, 'bin/busybox')
-            for name in ('sh', 'sleep', 'ls', 'cat'):
-                info = tarfile.TarInfo('bin/' + name)
-                info.type, info.linkname = tarfile.SYMTYPE, 'busybox'
-                tar.addfile(info)
-        subprocess.run(['docker', '-H', self.url, 'import', '-', tag], input=buf.getvalue(), check=True,
-                       capture_output=True)
-        return tag
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            for line in self.docker('ps', '-q', check=False).stdout.split():
-                self.docker('kill', line, check=False)
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        subprocess.run(['umount', '-R', os.path.join(self.root, 'exec')], check=False, capture_output=True)
-        subprocess.run(['umount', '-R', os.path.join(self.root, 'data')], check=False, capture_output=True)
-        shutil.rmtree(self.root, ignore_errors=True)
+    def import_busybox(self, tag='cloudos-test/busybox:1', applets=('sh', 'sleep', 'ls', 'cat')):
+        return super().import_busybox(tag, applets)
 
 
 @pytest.fixture(scope='session')

@@ -7,17 +7,11 @@ Images cannot be pulled here: the one image is made by ``docker import`` of Debi
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
-import signal
-import subprocess
-import tarfile
-import tempfile
 import time
 
 import pytest
 
+from tests.integration import lib as shared_lib
 from tests.integration.health.health_helpers import require_binary, run_module
 
 pytestmark = pytest.mark.docker
@@ -25,59 +19,15 @@ pytestmark = pytest.mark.docker
 IMAGE = 'cloudos-health-test/busybox:1'
 
 
-class PrivateEngine:
+class PrivateEngine(shared_lib.PrivateDockerEngine):
+    """The shared private engine (its own bridge and data root)."""
+
     def __init__(self):
-        self.root = tempfile.mkdtemp(prefix='coh-docker-', dir='/tmp')
-        self.url = 'unix://' + os.path.join(self.root, 'docker.sock')
-        self.proc = None
+        super().__init__(prefix='coh-docker-')
 
-    def docker(self, *args, check=True, **kwargs):
-        return subprocess.run(['docker', '-H', self.url] + list(args), check=check, capture_output=True, text=True, **kwargs)
+    def import_busybox(self, tag=IMAGE, applets=('sh', 'sleep', 'false', 'true')):
+        return super().import_busybox(tag, applets)
 
-    def start(self):
-        require_binary('dockerd')
-        log = open(os.path.join(self.root, 'dockerd.log'), 'w')
-        self.proc = subprocess.Popen(
-            ['dockerd', '--data-root', os.path.join(self.root, 'data'), '--exec-root', os.path.join(self.root, 'exec'),
-             '--pidfile', os.path.join(self.root, 'dockerd.pid'), '-H', self.url, '--bridge=none', '--iptables=false',
-             '--ip6tables=false', '--storage-driver=vfs'], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError('dockerd exited: %s' % open(log.name).read()[-3000:])
-            if self.docker('info', check=False).returncode == 0:
-                return
-            time.sleep(0.5)
-        raise AssertionError('dockerd did not come up: %s' % open(log.name).read()[-3000:])
-
-    def import_busybox(self):
-        busybox = require_binary('/bin/busybox')
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode='w') as tar:
-            for name in ('bin', 'tmp'):
-                info = tarfile.TarInfo(name)
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            tar.add(busybox, 'bin/busybox')
-            for name in ('sh', 'sleep', 'false', 'true'):
-                info = tarfile.TarInfo('bin/' + name)
-                info.type, info.linkname = tarfile.SYMTYPE, 'busybox'
-                tar.addfile(info)
-        subprocess.run(['docker', '-H', self.url, 'import', '-', IMAGE], input=buf.getvalue(), check=True, capture_output=True)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            for cid in self.docker('ps', '-q', check=False).stdout.split():
-                self.docker('kill', cid, check=False)
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for sub in ('exec', 'data'):
-            subprocess.run(['umount', '-R', os.path.join(self.root, sub)], check=False, capture_output=True)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')
