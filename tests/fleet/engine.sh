@@ -15,6 +15,7 @@ ensure_engine() {
         apt_install docker.io
     fi
     if docker info >/dev/null 2>&1; then
+        heal_default_bridge
         return 0
     fi
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
@@ -34,4 +35,16 @@ ensure_engine() {
         echo "[fleet] the Docker engine did not start (log above)" >&2
         return 1
     fi
+}
+
+# A dockerd started elsewhere with --bridge=none deletes the host's docker0 interface, after
+# which the engine cannot start containers on its default network. Put the bridge back.
+heal_default_bridge() {
+    ip link show docker0 >/dev/null 2>&1 && return 0
+    local subnet gateway
+    subnet=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' 2>/dev/null) || return 0
+    gateway=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null) || return 0
+    [ -n "$subnet" ] && [ -n "$gateway" ] || return 0
+    echo "[fleet] docker0 is missing: recreating it ($gateway/${subnet#*/})" >&2
+    ip link add docker0 type bridge && ip addr add "$gateway/${subnet#*/}" dev docker0 && ip link set docker0 up
 }
