@@ -79,8 +79,8 @@ def test_ai_engine_config_is_merged_and_stored(serve):
     status, body = get(url + '/api/v1/config', {'inference': {'batch_size': 8, 'max_workers': 4}})
     assert status == 200 and json.loads(body) == {'inference': {'batch_size': 8, 'max_workers': 4}}
     get(url + '/api/v1/config', {'inference': {'batch_size': 16}, 'memory': {'optimization_level': 'high'}})
-    assert json.loads(get(url + '/api/v1/config')[1]) == {'inference': {'batch_size': 16, 'max_workers': 4},
-                                                         'memory': {'optimization_level': 'high'}}
+    expected = {'inference': {'batch_size': 16, 'max_workers': 4}, 'memory': {'optimization_level': 'high'}}
+    assert json.loads(get(url + '/api/v1/config')[1]) == expected
     stored = json.loads(path.read_text())
     assert stored['status'] == 'healthy' and stored['config']['inference']['batch_size'] == 16
     assert get(url + '/api/v1/config', ['not', 'an', 'object'])[0] == 422
