@@ -574,6 +574,63 @@ def readable(silence):
     return out
 
 
+_PLAIN_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*$')
+
+
+def _scalar(value):
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value)
+    if _PLAIN_RE.match(text) and text.lower() not in ('null', 'true', 'false', 'yes', 'no', '~'):
+        return text
+    return "'%s'" % text.replace("'", "''")
+
+
+def to_yamlish(data, indent=0):
+    """Render dicts, lists and scalars as block YAML text (for readable diffs; no PyYAML needed)."""
+    pad = ' ' * indent
+    lines = []
+    if isinstance(data, dict):
+        if not data:
+            return pad + '{}\n'
+        for key, value in data.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append('%s%s:\n%s' % (pad, key, to_yamlish(value, indent + 2)))
+            else:
+                lines.append('%s%s: %s\n' % (pad, key, '[]' if value == [] else '{}' if value == {}
+                                               else _scalar(value)))
+        return ''.join(lines)
+    if isinstance(data, list):
+        if not data:
+            return pad + '[]\n'
+        for item in data:
+            if isinstance(item, (dict, list)) and item:
+                rendered = to_yamlish(item, indent + 2)
+                lines.append('%s- %s' % (pad, rendered[indent + 2:]))
+            else:
+                lines.append('%s- %s\n' % (pad, _scalar(item)))
+        return ''.join(lines)
+    return pad + _scalar(data) + '\n'
+
+
+def silence_diff(before, after):
+    """An Ansible diff of two silences (or lists of silences) as readable YAML text."""
+    def header(item, default):
+        if isinstance(item, dict) and item.get('id'):
+            return 'silence %s' % item['id']
+        return default
+    return {
+        'before': to_yamlish(before) if before else '',
+        'after': to_yamlish(after) if after else '',
+        'before_header': header(before, 'no silence'),
+        'after_header': header(after, 'no silence' if not after else 'new silence'),
+    }
+
+
 class Plan:
     """What to do: ``post`` (a silence body or ``None``) and ``expire`` (ids), plus the prediction."""
 
@@ -828,10 +885,7 @@ def ensure_silence(client, spec, check_mode=False, now=None):
             'action': plan.action,
             'expired_ids': plan.expire,
             'silences': plan.before or [],
-            'diff': {
-                'before': {'silences': [readable(s) for s in plan.before or []]},
-                'after': {'silences': []},
-            },
+            'diff': silence_diff([readable(s) for s in plan.before or []], []),
         }
 
     plan = plan_present(spec, silences, now)
@@ -854,7 +908,7 @@ def ensure_silence(client, spec, check_mode=False, now=None):
     result['silence_id'] = silence_id
     if plan.action == 'replaced':
         result['previous_id'] = plan.existing['id']
-    result['diff'] = {'before': readable(plan.before), 'after': readable(silence)}
+    result['diff'] = silence_diff(readable(plan.before), readable(silence))
     return result
 
 

@@ -49,7 +49,7 @@ WRAPPED = """\
 def fleet(tmp_path):
     inventory = tmp_path / 'hosts.ini'
     inventory.write_text(
-        '[web]\nweb-01\nweb-02\nweb-010\n[db]\ndb-01\n[all:vars]\nansible_connection=local\n'
+        '[web]\nweb-01\nweb-02\nweb-010\n[db]\ndb-01\n[api]\napi.example.com\n[all:vars]\nansible_connection=local\n'
         'ansible_python_interpreter=%s\n' % sys.executable)
     return str(inventory)
 
@@ -68,19 +68,25 @@ def silenced_instances(alertmanager, tag):
 def test_start_verify_end(alertmanager, proxy, fleet):
     tag = uuid.uuid4().hex[:8]
     alertmanager.push_alerts([{'alertname': 'HighCPUUsage', 'instance': host, 'run': tag}
-                              for host in ('web-01:9100', 'web-02:9100', 'web-010:9100', 'db-01:9100', 'db-01')])
+                              for host in ('web-01:9100', 'web-02:9100', 'web-010:9100', 'db-01:9100', 'db-01',
+                                           'api.example.com:9100', 'apiXexample.com:9100')])
     base = {'maintenance_window_name': 'upgrade %s' % tag, 'maintenance_window_alertmanager_url': proxy.url('plain'),
-            'target': 'web-01,web-02,db-01', 'maintenance_window_duration': '90m'}
+            'target': 'web-01,web-02,db-01,api.example.com', 'maintenance_window_duration': '90m'}
     comment = 'Maintenance window: upgrade %s' % tag
 
     mark = proxy.mark()
     started = run_playbook(PLAYBOOK, inventory=fleet, extra_vars=dict(base, maintenance_window_action='start'))
     assert started.returncode == 0, started.stdout[-3000:]
-    assert {h: s['changed'] for h, s in stats(started).items()} == {'web-01': 1, 'web-02': 1, 'db-01': 1}
-    assert len(proxy.writes_since(mark)) == 3
-    assert silenced_instances(alertmanager, tag) == ['db-01', 'db-01:9100', 'web-01:9100', 'web-02:9100']
+    assert {h: s['changed'] for h, s in stats(started).items()} == {'web-01': 1, 'web-02': 1, 'db-01': 1,
+                                                                    'api.example.com': 1}
+    assert len(proxy.writes_since(mark)) == 4
+    # Anchored, escaped matchers: web-010 and apiXexample.com are not in the window.
+    assert silenced_instances(alertmanager, tag) == ['api.example.com:9100', 'db-01', 'db-01:9100', 'web-01:9100',
+                                                     'web-02:9100']
     live = alertmanager.silences(comment)
-    assert len(live) == 3 and {s['createdBy'] for s in live} == {'cloudos.ops maintenance_window'}
+    assert sorted(m['value'] for s in live for m in s['matchers']) == [
+        '(api\\.example\\.com)(:[0-9]+)?', '(db-01)(:[0-9]+)?', '(web-01)(:[0-9]+)?', '(web-02)(:[0-9]+)?']
+    assert len(live) == 4 and {s['createdBy'] for s in live} == {'cloudos.ops maintenance_window'}
 
     # Idempotent: the same start again writes nothing.
     mark = proxy.mark()
@@ -93,7 +99,7 @@ def test_start_verify_end(alertmanager, proxy, fleet):
     preview = run_playbook(PLAYBOOK, inventory=fleet, extra_vars=dict(base, maintenance_window_action='end'),
                            check=True)
     assert preview.returncode == 0 and all(s['changed'] == 1 for s in stats(preview).values())
-    assert proxy.writes_since(mark) == [] and len(alertmanager.silences(comment)) == 3
+    assert proxy.writes_since(mark) == [] and len(alertmanager.silences(comment)) == 4
 
     # End for one host only (--limit): only its silence goes.
     mark = proxy.mark()
@@ -101,7 +107,7 @@ def test_start_verify_end(alertmanager, proxy, fleet):
                        args=['--limit', 'db-01'])
     assert one.returncode == 0
     assert [w[0] for w in proxy.writes_since(mark)] == ['DELETE']
-    assert silenced_instances(alertmanager, tag) == ['web-01:9100', 'web-02:9100']
+    assert silenced_instances(alertmanager, tag) == ['api.example.com:9100', 'web-01:9100', 'web-02:9100']
 
     ended = run_playbook(PLAYBOOK, inventory=fleet, extra_vars=dict(base, maintenance_window_action='end'))
     assert ended.returncode == 0

@@ -406,8 +406,8 @@ def test_check_mode_sends_no_writes_and_predicts():
     server = ScriptedAlertmanager()
     result = ensure_silence(server, spec(duration='2h'), check_mode=True, now=NOW)
     assert result['changed'] and result['action'] == 'created' and server.writes == []
-    assert result['diff']['before'] == {} and result['diff']['after']['matchers'] == ['alertname="HighCPUUsage"',
-                                                                                      'instance=~"web-.*"']
+    assert result['diff']['before'] == '' and result['diff']['after_header'] == 'new silence'
+    assert 'matchers:\n  - \'alertname="HighCPUUsage"\'\n  - \'instance=~"web-.*"\'\n' in result['diff']['after']
 
 
 def test_replacement_reports_previous_id():
@@ -491,3 +491,20 @@ def test_bad_connection_params(params, field):
         AlertmanagerClient.from_params(params, send=send)
     assert err.value.field == field and field in err.value.message
     assert send.calls == []
+
+
+def test_diff_is_readable_yaml_text():
+    existing = api_silence('1', ['instance=~"web-.*"'], NOW, NOW + timedelta(hours=2), state='active')
+    server = ScriptedAlertmanager([existing])
+    later = NOW + timedelta(minutes=1)
+    result = ensure_silence(server, spec(now=later, matchers=['instance=~"web-.*"'], duration='3h'), check_mode=True,
+                            now=later)
+    diff = result['diff']
+    assert diff['before_header'] == diff['after_header'] == 'silence 1'
+    assert "ends_at: '2030-01-31T14:00:00.000Z'\n" in diff['before']
+    assert "ends_at: '2030-01-31T15:00:00.000Z'\n" in diff['after']
+    assert diff['before'].replace('14:00', '15:00') == diff['after']
+    absent = ensure_silence(server, build_silence_spec({'state': 'absent', 'id': '1'}, now=NOW), check_mode=True,
+                            now=NOW)
+    assert absent['diff']['before'].startswith('- id: 1\n  matchers:\n    - \'instance=~"web-.*"\'\n')
+    assert absent['diff']['after'] == ''

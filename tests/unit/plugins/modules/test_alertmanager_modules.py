@@ -86,7 +86,7 @@ def test_check_mode_reads_but_never_writes(capsys, monkeypatch):
     result, server = run(alertmanager_silence, args, capsys, monkeypatch)
     assert result['changed'] is True and result['action'] == 'created'
     assert result['silence_id'] is None
-    assert result['diff']['before'] == {} and result['diff']['after']['matchers'] == ['alertname="HighCPUUsage"']
+    assert result['diff']['before'] == '' and 'matchers:\n  - \'alertname="HighCPUUsage"\'\n' in result['diff']['after']
     assert server.calls == [('GET', 'http://127.0.0.1:9/api/v2/silences')]
 
 
