@@ -82,7 +82,7 @@ options:
     default: []
   missing_source:
     description: What to do when a path in O(paths) does not exist - V(fail) before writing anything, or V(skip)
-      it (reported in RV(skipped)).
+      it (reported in RV(skipped_sources)).
     type: str
     choices: [fail, skip]
     default: fail
@@ -171,11 +171,14 @@ requirements:
     C(docker_volumes) item of O(system_state).
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: V(present) reports the sources with their estimated sizes, leftovers and retention deletions without
       writing; V(restored) verifies and lists what would change.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+    details: V(present) and V(pruned) show the list of sets before and after; V(restored) shows the files that differ.
 notes:
   - The archives are ordinary C(.tar.gz) files; C(tar -xzf) can read them without this module.
   - C(kill -9) of a run that stopped containers cannot start them again; the next run reports them as stopped.
@@ -322,7 +325,8 @@ def run_module():
     )
     params = dict(module.params)
     state = params['state']
-    host = Host(params['docker_host'])
+    host = Host(lambda argv: module.run_command(argv, environ_update={'LANG': 'C', 'LC_ALL': 'C'}),
+                params['docker_host'])
     if params['retention']:
         params['retention'] = dict((k, v) for k, v in params['retention'].items() if v is not None)
         for key, value in params['retention'].items():

@@ -94,7 +94,8 @@ class CompressedWriter(object):
             cmd = [compressor, '-c', '-n', '-%d' % level]
             if os.path.basename(compressor) == 'pigz' and threads:
                 cmd += ['-p', str(threads)]
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+            # A streaming pipe to the compressor: run_command() would buffer the whole output.
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,  # pylint: disable=ansible-bad-function
                                           close_fds=True)
             self._thread = threading.Thread(target=self._pump, name='cloudos-backup-pump')
             self._thread.daemon = True
@@ -401,7 +402,8 @@ class DecompressedReader(object):
     def __enter__(self):
         self._file = open(self.path, 'rb')
         if self._compressor:
-            self._proc = subprocess.Popen([self._compressor, '-d', '-c'], stdin=self._file, stdout=subprocess.PIPE,
+            # A streaming pipe from the decompressor: run_command() would buffer the whole output.
+            self._proc = subprocess.Popen([self._compressor, '-d', '-c'], stdin=self._file, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                                           stderr=subprocess.PIPE, bufsize=CHUNK, close_fds=True)
             self.stream = self._proc.stdout
         else:

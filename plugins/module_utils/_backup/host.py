@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
 
@@ -20,24 +19,24 @@ except ImportError as _exc:  # pragma: no cover - depends on the host
     DOCKER_IMPORT_ERROR = _exc
 
 
-def _run(cmd, timeout=120):
-    try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False,
-                              env=dict(os.environ, LANG='C', LC_ALL='C'))
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, str(exc)
-    if proc.returncode != 0:
-        return None, (proc.stderr.decode('utf-8', 'replace').strip() or 'exit status %d' % proc.returncode)
-    return proc.stdout, None
-
-
 class Host(object):
     """Docker and system access for one run; the client is created on first use."""
 
-    def __init__(self, docker_host=None, timeout=60):
+    def __init__(self, run_command, docker_host=None, timeout=60):
+        """``run_command(argv)`` returns ``(rc, stdout, stderr)`` (the module's ``run_command``)."""
+        self._run_command = run_command
         self.docker_host = docker_host
         self.timeout = timeout
         self._client = None
+
+    def _run(self, cmd):
+        try:
+            code, out, err = self._run_command(cmd)
+        except (OSError, ValueError) as exc:
+            return None, str(exc)
+        if code != 0:
+            return None, (err or '').strip() or 'exit status %d' % code
+        return out.encode('utf-8', 'surrogateescape') if isinstance(out, str) else out, None
 
     # -- Docker -----------------------------------------------------------------------------
     def client(self):
@@ -108,7 +107,7 @@ class Host(object):
         """Return ``(files, status)``: files is ``{name: bytes}``, status ``{item: 'ok'|'unavailable: ...'}``."""
         files, status = {}, {}
         if 'units' in items:
-            out, err = _run(['systemctl', 'list-unit-files', '--state=enabled', '--no-legend', '--no-pager'])
+            out, err = self._run(['systemctl', 'list-unit-files', '--state=enabled', '--no-legend', '--no-pager'])
             if out is None:
                 status['units'] = 'unavailable: %s' % err
             else:
@@ -132,9 +131,9 @@ class Host(object):
                         files['system-cron/%s' % path.strip('/').replace('/', '_')] = handle.read()
             status['crontabs'] = 'ok (%d user crontabs)' % len(found)
         if 'packages' in items:
-            out, err = _run(['dpkg-query', '-W', '-f', '${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n'])
+            out, err = self._run(['dpkg-query', '-W', '-f', '${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n'])
             if out is None:
-                out, err2 = _run(['rpm', '-qa', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\t%{ARCH}\n'])
+                out, err2 = self._run(['rpm', '-qa', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\t%{ARCH}\n'])
                 err = err if out is None and err2 is None else err2
             if out is None:
                 status['packages'] = 'unavailable: %s' % err

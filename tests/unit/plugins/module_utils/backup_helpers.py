@@ -19,7 +19,7 @@ def make_tree(root):
         handle.write(os.urandom(64))
     os.chmod(os.path.join(root, 'conf', 'secret.key'), 0o400)
     with open(os.path.join(root, 'data', 'deep', 'er', 'blob.bin'), 'wb') as handle:
-        for _ in range(40):
+        for _n in range(40):
             handle.write(os.urandom(32 * 1024) + b'a' * 32 * 1024)
     os.link(os.path.join(root, 'conf', 'app.yml'), os.path.join(root, 'data', 'app-hardlink.yml'))
     os.symlink('../conf/app.yml', os.path.join(root, 'data', 'app.lnk'))

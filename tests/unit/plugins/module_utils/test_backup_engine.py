@@ -216,7 +216,7 @@ def test_leftovers_of_dead_runs_are_cleaned(tmp_path, tree):
     (dead / 'MANIFEST.json').write_text('{}')
     alive = dest / ('.incomplete-busy-%d' % os.getpid())
     alive.mkdir()
-    check = backup(dest, [tree], backup_id='n') if False else engine.create_set(
+    check = engine.create_set(
         {'dest': str(dest), 'paths': [str(tree)], 'system_state': [], 'backup_id': 'n'}, FakeHost(), check_mode=True)
     assert check['cleaned'] == ['.incomplete-old-999999'] and dead.exists()
     res = backup(dest, [tree], backup_id='n')
