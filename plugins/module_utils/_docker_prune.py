@@ -1,0 +1,610 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docker clean-up with an explicit scope and an exact preview.
+
+Private to this collection: no compatibility promise.
+
+:func:`plan` is pure: given what the Docker Engine API reports (``/system/df`` for images,
+containers, volumes and build cache with their sizes, ``/containers/json?all=1`` for network
+use, ``/networks``) and a scope, it returns exactly the items that would be removed, the bytes
+that frees and, for every item of an enabled kind that stays, why it stays. Check mode returns
+that plan; a real run (:func:`apply`) removes exactly those items, one API call per item, and
+never calls a ``prune`` endpoint that could remove more than was previewed (build cache records
+are pruned with an ``id`` filter, one record per call, and the answer is checked).
+
+Races between the plan and the removal are resolved towards keeping data: each item is looked
+at again right before it is removed and kept when it no longer matches the plan (an image
+that got a tag, a container that was started); every removal is the non-forced API call, so
+Docker itself refuses an image or volume a container started using in the meantime, a running
+container or a network with endpoints. Those items are reported in ``skipped`` with the reason;
+an item already gone is reported as such. A real run therefore removes the plan or less, never more.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from datetime import datetime, timezone
+
+KINDS = ('images', 'containers', 'networks', 'volumes', 'build_cache')
+SCOPES = ('dangling_images', 'unused_images', 'stopped_containers', 'unused_networks', 'unused_volumes', 'build_cache')
+DEFAULT_SCOPE = ('dangling_images', 'build_cache')
+# Networks Docker creates itself and never lets anyone remove.
+PREDEFINED_NETWORKS = ('bridge', 'host', 'none', 'ingress', 'docker_gwbridge')
+STOPPED_STATES = ('created', 'exited', 'dead')
+
+_DURATION_RE = re.compile(r'^\s*(?:(\d+)\s*w)?\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s?)?\s*$')
+
+
+class PruneError(Exception):
+    """Bad input or an unusable engine answer; the message names the parameter or the item."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+def parse_duration(text, name='older_than'):
+    """``'1w2d3h4m5s'``, ``'24h'``, ``'90m'``, ``'3600'`` -> seconds (int). Empty -> 0."""
+    if text in (None, ''):
+        return 0
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if text < 0:
+            raise PruneError('%s must not be negative, got %r' % (name, text))
+        return int(text)
+    match = _DURATION_RE.match(str(text))
+    if not match or not any(match.groups()):
+        raise PruneError('%s must be a duration such as 24h, 7d, 1w2d or 90m, got %r' % (name, text))
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def parse_time(value):
+    """Engine times (unix seconds, or RFC 3339 with nanoseconds) -> aware datetime, or None."""
+    if value in (None, '', 0):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, timezone.utc)
+    text = str(value).strip()
+    if text.startswith('0001-01-01'):
+        return None
+    match = re.match(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$', text)
+    if not match:
+        return None
+    base = datetime.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S')
+    frac = match.group(2) or ''
+    micro = int((frac[1:] + '000000')[:6]) if frac else 0
+    base = base.replace(microsecond=micro)
+    zone = match.group(3) or 'Z'
+    if zone == 'Z':
+        return base.replace(tzinfo=timezone.utc)
+    sign = 1 if zone[0] == '+' else -1
+    offset = sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return datetime.fromtimestamp(base.replace(tzinfo=timezone.utc).timestamp() - offset, timezone.utc)
+
+
+def iso(moment):
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
+
+
+def human_bytes(value):
+    value = float(value or 0)
+    for unit in ('B', 'kB', 'MB', 'GB', 'TB'):
+        if abs(value) < 1000 or unit == 'TB':
+            return ('%d %s' % (value, unit)) if unit == 'B' else ('%.1f %s' % (value, unit))
+        value /= 1000.0
+    return '%d B' % value  # pragma: no cover
+
+
+def _size(value):
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return value if value > 0 else 0
+
+
+def parse_label_rules(rules, name='exclude_labels'):
+    """``['keep', 'tier=db']`` -> ``[('keep', None), ('tier', 'db')]``."""
+    parsed = []
+    for rule in rules or []:
+        if not isinstance(rule, str) or not rule.strip() or rule.strip().startswith('='):
+            raise PruneError('%s: each entry must be "key" or "key=value", got %r' % (name, rule))
+        key, sep, value = rule.strip().partition('=')
+        parsed.append((key.strip(), value if sep else None))
+    return parsed
+
+
+def _label_match(labels, rules):
+    labels = labels or {}
+    for key, value in rules:
+        if key in labels and (value is None or labels[key] == value):
+            return '%s%s' % (key, '' if value is None else '=' + value)
+    return None
+
+
+def _name_match(names, patterns):
+    for name in names:
+        for pattern in patterns or []:
+            if fnmatch.fnmatchcase(name, pattern):
+                return pattern
+    return None
+
+
+def validate_scope(scope):
+    scope = list(DEFAULT_SCOPE if scope is None else scope)
+    for item in scope:
+        if item not in SCOPES:
+            raise PruneError('scope: unknown item %r (choose from %s)' % (item, ', '.join(SCOPES)))
+    return scope
+
+
+# --------------------------------------------------------------------------- normalisation
+
+def _image_tags(raw):
+    return [t for t in (raw.get('RepoTags') or []) if t and t != '<none>:<none>']
+
+
+def normalize_images(df_images):
+    out = []
+    for raw in df_images or []:
+        size = _size(raw.get('Size'))
+        shared = raw.get('SharedSize')
+        unique = size - shared if isinstance(shared, int) and 0 <= shared <= size else size
+        out.append({
+            'id': raw.get('Id') or '',
+            'tags': _image_tags(raw),
+            'digests': [d for d in (raw.get('RepoDigests') or []) if d and d != '<none>@<none>'],
+            'created': parse_time(raw.get('Created')),
+            'size': size,
+            'bytes': unique,
+            'containers': raw.get('Containers') if isinstance(raw.get('Containers'), int) else -1,
+            'parent': raw.get('ParentId') or '',
+            'labels': raw.get('Labels') or {},
+        })
+    return out
+
+
+def normalize_containers(raw_list):
+    out = []
+    for raw in raw_list or []:
+        names = [n.lstrip('/') for n in (raw.get('Names') or [])]
+        networks = list(((raw.get('NetworkSettings') or {}).get('Networks') or {}).keys())
+        mode = (raw.get('HostConfig') or {}).get('NetworkMode')
+        if mode and mode not in networks:
+            networks.append(mode)
+        out.append({
+            'id': raw.get('Id') or '',
+            'name': names[0] if names else (raw.get('Id') or '')[:12],
+            'names': names,
+            'image': raw.get('Image') or '',
+            'image_id': raw.get('ImageID') or '',
+            'state': (raw.get('State') or '').lower(),
+            'status': raw.get('Status') or '',
+            'created': parse_time(raw.get('Created')),
+            'bytes': _size(raw.get('SizeRw')),
+            'labels': raw.get('Labels') or {},
+            'networks': networks,
+            'volumes': [m.get('Name') for m in (raw.get('Mounts') or []) if m.get('Type') == 'volume' and m.get('Name')],
+        })
+    return out
+
+
+def normalize_volumes(df_volumes):
+    out = []
+    for raw in df_volumes or []:
+        usage = raw.get('UsageData') or {}
+        refs = usage.get('RefCount')
+        out.append({
+            'id': raw.get('Name') or '',
+            'name': raw.get('Name') or '',
+            'driver': raw.get('Driver') or '',
+            'created': parse_time(raw.get('CreatedAt')),
+            'bytes': _size(usage.get('Size')),
+            'refcount': refs if isinstance(refs, int) else -1,
+            'labels': raw.get('Labels') or {},
+        })
+    return out
+
+
+def normalize_networks(raw_list):
+    out = []
+    for raw in raw_list or []:
+        out.append({
+            'id': raw.get('Id') or '',
+            'name': raw.get('Name') or '',
+            'driver': raw.get('Driver') or '',
+            'scope': raw.get('Scope') or '',
+            'created': parse_time(raw.get('Created')),
+            'bytes': 0,
+            'labels': raw.get('Labels') or {},
+        })
+    return out
+
+
+def normalize_build_cache(raw_list):
+    out = []
+    for raw in raw_list or []:
+        out.append({
+            'id': raw.get('ID') or raw.get('Id') or '',
+            'type': raw.get('Type') or '',
+            'description': raw.get('Description') or '',
+            'created': parse_time(raw.get('CreatedAt')),
+            'last_used': parse_time(raw.get('LastUsedAt')) or parse_time(raw.get('CreatedAt')),
+            'bytes': _size(raw.get('Size')),
+            'in_use': bool(raw.get('InUse')),
+            'shared': bool(raw.get('Shared')),
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- planning
+
+def _public(kind, item):
+    """What the module returns for one item."""
+    out = {'id': item['id'], 'bytes': item['bytes']}
+    if kind == 'images':
+        out.update(tags=item['tags'], created=iso(item['created']), size=item['size'])
+    elif kind == 'containers':
+        out.update(name=item['name'], image=item['image'], state=item['state'], status=item['status'],
+                   created=iso(item['created']))
+    elif kind == 'volumes':
+        out.update(name=item['name'], driver=item['driver'], created=iso(item['created']))
+    elif kind == 'networks':
+        out.update(name=item['name'], driver=item['driver'], created=iso(item['created']))
+    else:
+        out.update(type=item['type'], description=item['description'], last_used=iso(item['last_used']))
+    return out
+
+
+def _too_young(moment, cutoff):
+    return cutoff is not None and moment is not None and moment > cutoff
+
+
+def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names=None, now=None):
+    """Exactly what a prune with this scope removes.
+
+    ``inventory`` holds engine answers: ``images``, ``containers`` (with ``SizeRw`` where known),
+    ``volumes`` (with ``UsageData``), ``build_cache`` (from ``/system/df``), ``all_containers``
+    (``/containers/json?all=1``, for network and image use; defaults to ``containers``) and
+    ``networks``. Returns ``{'remove': {kind: [item]}, 'keep': {kind: [item + reason]},
+    'bytes': int, 'count': int, 'scope': [...]}``; items are the engine's, normalised.
+    """
+    scope = validate_scope(scope)
+    rules = parse_label_rules(exclude_labels)
+    now = now or datetime.now(timezone.utc)
+    seconds = parse_duration(older_than)
+    cutoff = datetime.fromtimestamp(now.timestamp() - seconds, timezone.utc) if seconds else None
+
+    images = normalize_images(inventory.get('images'))
+    containers = normalize_containers(inventory.get('containers'))
+    every_container = normalize_containers(inventory.get('all_containers')) if inventory.get('all_containers') is not None else containers
+    volumes = normalize_volumes(inventory.get('volumes'))
+    networks = normalize_networks(inventory.get('networks'))
+    cache = normalize_build_cache(inventory.get('build_cache'))
+
+    remove = dict((k, []) for k in KINDS)
+    keep = dict((k, []) for k in KINDS)
+
+    def decide(kind, item, reason):
+        if reason:
+            entry = _public(kind, item)
+            entry['reason'] = reason
+            keep[kind].append(entry)
+        else:
+            remove[kind].append(item)
+
+    def common_reason(item, names=()):
+        label = _label_match(item.get('labels'), rules)
+        if label:
+            return 'excluded by label %s' % label
+        pattern = _name_match(names, exclude_names)
+        if pattern:
+            return 'excluded by name pattern %s' % pattern
+        return None
+
+    # Containers first: removing a stopped container frees the images, networks and volumes
+    # it holds only if it is removed, so "in use" below counts the containers that stay.
+    removed_containers = set()
+    if 'stopped_containers' in scope:
+        for item in containers:
+            reason = None
+            if item['state'] not in STOPPED_STATES:
+                reason = 'state %s' % (item['state'] or 'unknown')
+            else:
+                reason = common_reason(item, item['names'])
+                if not reason and _too_young(item['created'], cutoff):
+                    reason = 'created %s, newer than older_than' % iso(item['created'])
+            decide('containers', item, reason)
+            if not reason:
+                removed_containers.add(item['id'])
+    staying = [c for c in every_container if c['id'] not in removed_containers]
+
+    used_images = set()
+    for item in staying:
+        used_images.add(item['image_id'])
+    # Docker counts an image's containers itself (df "Containers"); both must agree it is unused.
+    dangling_only = 'unused_images' not in scope
+    if 'dangling_images' in scope or 'unused_images' in scope:
+        for item in images:
+            reason = None
+            if dangling_only and item['tags']:
+                reason = 'tagged %s' % ', '.join(item['tags'])
+            elif item['id'] in used_images:
+                reason = 'used by a container'
+            elif item['containers'] > 0 and not (removed_containers and _only_removed_users(item, every_container, removed_containers)):
+                reason = 'used by %d container(s)' % item['containers']
+            else:
+                reason = common_reason(item, item['tags'])
+                if not reason and _too_young(item['created'], cutoff):
+                    reason = 'created %s, newer than older_than' % iso(item['created'])
+            decide('images', item, reason)
+        # An image that is the parent of an image that stays cannot be removed (Docker refuses):
+        # keep it too, and its own parent, until nothing changes.
+        changed = True
+        while changed:
+            changed = False
+            removing = set(i['id'] for i in remove['images'])
+            needed = set(i['parent'] for i in images if i['id'] not in removing and i['parent'])
+            for item in list(remove['images']):
+                if item['id'] in needed:
+                    remove['images'].remove(item)
+                    decide('images', item, 'parent of an image that stays')
+                    changed = True
+
+    if 'unused_volumes' in scope:
+        used_volumes = set()
+        for item in staying:
+            used_volumes.update(item['volumes'])
+        for item in volumes:
+            reason = None
+            if item['name'] in used_volumes:
+                reason = 'used by a container'
+            elif item['refcount'] > 0 and not _only_removed_volume_users(item, every_container, removed_containers):
+                reason = 'used by %d container(s)' % item['refcount']
+            else:
+                reason = common_reason(item, [item['name']])
+                if not reason and _too_young(item['created'], cutoff):
+                    reason = 'created %s, newer than older_than' % iso(item['created'])
+            decide('volumes', item, reason)
+
+    if 'unused_networks' in scope:
+        used_networks = set()
+        for item in staying:
+            used_networks.update(item['networks'])
+        for item in networks:
+            reason = None
+            if item['name'] in PREDEFINED_NETWORKS:
+                reason = 'predefined network'
+            elif item['scope'] == 'swarm':
+                reason = 'swarm network'
+            elif item['name'] in used_networks or item['id'] in used_networks:
+                reason = 'used by a container'
+            else:
+                reason = common_reason(item, [item['name']])
+                if not reason and _too_young(item['created'], cutoff):
+                    reason = 'created %s, newer than older_than' % iso(item['created'])
+            decide('networks', item, reason)
+
+    if 'build_cache' in scope:
+        for item in cache:
+            reason = None
+            if item['in_use']:
+                reason = 'in use by a build'
+            elif item['shared']:
+                reason = 'shared with an image (removing it frees nothing)'
+            elif _too_young(item['last_used'], cutoff):
+                reason = 'last used %s, newer than older_than' % iso(item['last_used'])
+            decide('build_cache', item, reason)
+
+    total = sum(i['bytes'] for k in KINDS for i in remove[k])
+    return {
+        'scope': scope,
+        'older_than': seconds,
+        'remove': remove,
+        'keep': keep,
+        'count': sum(len(remove[k]) for k in KINDS),
+        'bytes': total,
+    }
+
+
+def _only_removed_users(image, containers, removed):
+    users = [c for c in containers if c['image_id'] == image['id']]
+    return bool(users) and all(c['id'] in removed for c in users) and len(users) >= image['containers']
+
+
+def _only_removed_volume_users(volume, containers, removed):
+    users = [c for c in containers if volume['name'] in c['volumes']]
+    return bool(users) and all(c['id'] in removed for c in users) and len(users) >= volume['refcount']
+
+
+def public_plan(result):
+    """The plan as the module returns it: per kind the items with sizes, and the totals."""
+    out = {
+        'scope': result['scope'],
+        'count': result['count'],
+        'bytes': result['bytes'],
+        'bytes_human': human_bytes(result['bytes']),
+    }
+    for kind in KINDS:
+        out[kind] = [_public(kind, i) for i in result['remove'][kind]]
+    return out
+
+
+def item_label(kind, item):
+    """One line per item, as the diff shows it."""
+    if kind == 'images':
+        name = ', '.join(item.get('tags') or []) or '<none>'
+        return 'image %s %s (%s)' % (item['id'][7:19] if item['id'].startswith('sha256:') else item['id'][:12],
+                                     name, human_bytes(item['bytes']))
+    if kind == 'containers':
+        return 'container %s %s [%s] (%s)' % (item['id'][:12], item['name'], item['state'], human_bytes(item['bytes']))
+    if kind == 'volumes':
+        return 'volume %s (%s)' % (item['name'], human_bytes(item['bytes']))
+    if kind == 'networks':
+        return 'network %s %s' % (item['name'], item['id'][:12])
+    return 'build cache %s %s (%s)' % (item['id'][:12], item.get('type') or '', human_bytes(item['bytes']))
+
+
+def diff_of(result, removed_ids=None):
+    """Ansible diff: ``before`` lists the planned items, ``after`` those still there afterwards."""
+    before = []
+    after = []
+    for kind in KINDS:
+        for item in result['remove'][kind]:
+            line = item_label(kind, item)
+            before.append(line)
+            if removed_ids is not None and item['id'] not in removed_ids:
+                after.append(line)
+    return {
+        'before': '\n'.join(before) + ('\n' if before else ''),
+        'after': '\n'.join(after) + ('\n' if after else ''),
+        'before_header': 'docker (items in scope for removal)',
+        'after_header': 'docker (items left)',
+    }
+
+
+# --------------------------------------------------------------------------- removal
+
+REMOVE_ORDER = ('containers', 'images', 'volumes', 'networks', 'build_cache')
+
+
+def still_matches(kind, planned, current):
+    """Whether a fresh inspect of an item still allows removing it (``current`` None: gone)."""
+    if current is None:
+        return False, 'already gone'
+    if kind == 'images':
+        tags = _image_tags(current)
+        if tags and not planned['tags']:
+            return False, 'tagged since the plan (%s)' % ', '.join(tags)
+        if sorted(tags) != sorted(planned['tags']):
+            return False, 'tags changed since the plan'
+    elif kind == 'containers':
+        state = ((current.get('State') or {}).get('Status') or '').lower()
+        if state not in STOPPED_STATES:
+            return False, 'state is %s now' % (state or 'unknown')
+    return True, None
+
+
+def apply(engine, result):
+    """Remove the planned items, item by item. ``engine`` is an adapter (see DockerEngine).
+
+    Returns ``{'removed': {kind: [public item]}, 'skipped': [{kind, id, name, reason}],
+    'bytes_freed': int}``. Conflicts (Docker refuses: in use, running) are skipped, not fatal.
+    """
+    removed = dict((k, []) for k in KINDS)
+    skipped = []
+    freed = 0
+    for kind in REMOVE_ORDER:
+        for item in result['remove'][kind]:
+            public = _public(kind, item)
+            current = engine.inspect(kind, item['id'])
+            ok, reason = still_matches(kind, item, current)
+            if ok:
+                outcome, reason = engine.remove(kind, item['id'])
+            else:
+                outcome = 'gone' if current is None else 'skipped'
+            if outcome == 'removed':
+                removed[kind].append(public)
+                freed += item['bytes']
+            else:
+                skipped.append({'kind': kind, 'id': item['id'], 'name': public.get('name') or ', '.join(public.get('tags') or []),
+                                'reason': reason or outcome})
+    return {'removed': removed, 'skipped': skipped, 'bytes_freed': freed}
+
+
+class DockerEngine:
+    """The only code that talks to Docker, through the ``docker`` SDK's low-level client.
+
+    Works with the SDK 5.x of Debian 12 and 7.x: only calls present in both (``df``,
+    ``containers``, ``networks``, ``inspect_*``, ``remove_*``) plus the raw ``/build/prune``
+    endpoint, which SDK 5 wraps without parameters.
+    """
+
+    def __init__(self, client, errors):
+        self.client = client
+        self.errors = errors  # the docker.errors module
+
+    def inventory(self):
+        df = self.client.df() or {}
+        return {
+            'images': df.get('Images') or [],
+            'containers': df.get('Containers') or [],
+            'volumes': df.get('Volumes') or [],
+            'build_cache': df.get('BuildCache') or [],
+            'all_containers': self.client.containers(all=True),
+            'networks': self.client.networks(),
+        }
+
+    def _status(self, exc):
+        response = getattr(exc, 'response', None)
+        return getattr(response, 'status_code', None)
+
+    def inspect(self, kind, ident):
+        try:
+            if kind == 'images':
+                return self.client.inspect_image(ident)
+            if kind == 'containers':
+                return self.client.inspect_container(ident)
+            if kind == 'volumes':
+                return self.client.inspect_volume(ident)
+            if kind == 'networks':
+                return self.client.inspect_network(ident)
+            return {'ID': ident}  # build cache records have no inspect endpoint
+        except self.errors.NotFound:
+            return None
+
+    def remove(self, kind, ident):
+        """``('removed', None)``, ``('gone', reason)`` or ``('skipped', reason)``; other errors raise."""
+        try:
+            if kind == 'images':
+                self.client.remove_image(ident, force=False, noprune=False)
+            elif kind == 'containers':
+                self.client.remove_container(ident, v=False, link=False, force=False)
+            elif kind == 'volumes':
+                self.client.remove_volume(ident, force=False)
+            elif kind == 'networks':
+                self.client.remove_network(ident)
+            else:
+                return self._prune_build_record(ident)
+        except self.errors.NotFound:
+            return 'gone', 'already gone'
+        except self.errors.APIError as exc:
+            if self._status(exc) in (403, 409):
+                return 'skipped', 'Docker refused: %s' % (getattr(exc, 'explanation', None) or exc)
+            raise
+        return 'removed', None
+
+    def _prune_build_record(self, ident):
+        import json
+        api = self.client
+        url = api._url('/build/prune')
+        params = {'filters': json.dumps({'id': [ident]}), 'all': '1'}
+        answer = api._result(api._post(url, params=params), True) or {}
+        deleted = answer.get('CachesDeleted') or []
+        unexpected = [d for d in deleted if d != ident]
+        if unexpected:
+            # Should never happen with an id filter; say so loudly rather than hide it.
+            raise PruneError('build cache prune with filter id=%s also removed %s' % (ident, ', '.join(unexpected)))
+        if ident in deleted:
+            return 'removed', None
+        return 'skipped', 'the engine did not remove it (in use or already gone)'
+
+
+def image_inventory(df_images, patterns=None):
+    """Images whose repository matches one of ``patterns`` (globs): one row per tag.
+
+    Rows ``{repository, tag, id, created, size}``, newest first; untagged images are left out.
+    """
+    rows = []
+    for item in normalize_images(df_images):
+        for tag in item['tags']:
+            repo, _sep, name = tag.rpartition(':')
+            if '/' in name:  # a registry port, not a tag
+                repo, name = tag, ''
+            if patterns and not any(fnmatch.fnmatchcase(repo, p) for p in patterns):
+                continue
+            rows.append({'repository': repo, 'tag': name, 'id': item['id'], 'created': iso(item['created']),
+                         'size': item['size']})
+    rows.sort(key=lambda r: (r['created'] or '', r['repository'], r['tag']), reverse=True)
+    return rows
