@@ -601,8 +601,8 @@ def to_yamlish(data, indent=0):
             if isinstance(value, (dict, list)) and value:
                 lines.append('%s%s:\n%s' % (pad, key, to_yamlish(value, indent + 2)))
             else:
-                lines.append('%s%s: %s\n' % (pad, key, '[]' if value == [] else '{}' if value == {}
-                                               else _scalar(value)))
+                shown = '[]' if value == [] else '{}' if value == {} else _scalar(value)
+                lines.append('%s%s: %s\n' % (pad, key, shown))
         return ''.join(lines)
     if isinstance(data, list):
         if not data:

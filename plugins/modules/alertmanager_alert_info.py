@@ -24,6 +24,7 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
 options:
   active:
     description: Include active (firing, neither silenced nor inhibited) alerts.
