@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""systemd journal vacuum: which archived files ``journalctl --vacuum-*`` removes, and how much that frees.
+
+Private to this collection: no compatibility promise.
+
+:func:`plan` follows journald's own vacuum rules, per journal directory: only archived files
+(``<name>@<seqnum-id>-<seqnum>-<realtime>.journal``) and corrupted ones (``*.journal~``) are
+candidates, never the active ``system.journal`` / ``user-*.journal``; candidates are taken
+oldest first (by sequence number within one sequence, else by the head time in the name) and
+removed until the first file that is within every limit - newer than ``vacuum_time``, total
+usage of the directory (active files included) at most ``vacuum_size``, at most
+``vacuum_files`` files left. Usage is the allocated size (``st_blocks * 512``), as journald counts.
+The real run is journalctl's; the module compares the files before and after to report what
+was actually removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_ARCHIVED = re.compile(r'^(?P<prefix>.+)@(?P<seqid>[0-9a-f]{32})-(?P<seqnum>[0-9a-f]{16})-(?P<realtime>[0-9a-f]{16})\.journal$')
+_CORRUPTED = re.compile(r'^(?P<prefix>.+)@(?P<realtime>[0-9a-f]{16})-(?P<random>[0-9a-f]{16})\.journal~$')
+_SIZE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(i?B?)?\s*$', re.I)
+_SPAN_UNITS = [
+    (('us', 'usec'), 1e-6), (('ms', 'msec'), 1e-3), (('s', 'sec', 'second', 'seconds', ''), 1),
+    (('m', 'min', 'minute', 'minutes'), 60), (('h', 'hr', 'hour', 'hours'), 3600),
+    (('d', 'day', 'days'), 86400), (('w', 'week', 'weeks'), 604800),
+    (('M', 'month', 'months'), 2629800), (('y', 'year', 'years'), 31557600),
+]
+_SPAN = re.compile(r'(\d+(?:\.\d+)?)\s*([A-Za-z]*)')
+DIRECTORIES = ('/var/log/journal', '/run/log/journal')
+
+
+class JournalError(Exception):
+    """Bad input; the message names the parameter and the value."""
+
+
+def parse_size(text, name='vacuum_size'):
+    """journalctl sizes (``500M``, ``1G``, ``4096``, base 1024) -> bytes; empty -> None."""
+    if text in (None, ''):
+        return None
+    match = _SIZE.match(str(text))
+    if not match:
+        raise JournalError('%s must be a size such as 500M or 1G, got %r' % (name, text))
+    number, unit = float(match.group(1)), match.group(2).upper()
+    power = 'KMGTPE'.index(unit) + 1 if unit else 0
+    return int(number * (1024 ** power))
+
+
+def _unit_factor(unit):
+    """Seconds per unit; ``m`` is minutes and ``M`` months, as in systemd."""
+    if unit in ('m', 'M'):
+        return 60 if unit == 'm' else 2629800
+    for names, factor in _SPAN_UNITS:
+        if unit.lower() in [n.lower() for n in names if n not in ('m', 'M')]:
+            return factor
+    return None
+
+
+def parse_timespan(text, name='vacuum_time'):
+    """journalctl time spans (``7d``, ``2weeks``, ``1h 30min``, ``1s``) -> seconds; empty -> None."""
+    if text in (None, ''):
+        return None
+    rest = str(text).strip()
+    total = 0.0
+    pos = 0
+    found = False
+    for match in _SPAN.finditer(rest):
+        if rest[pos:match.start()].strip():
+            raise JournalError('%s must be a time span such as 7d, 2weeks or 12h, got %r' % (name, text))
+        number, unit = float(match.group(1)), match.group(2)
+        factor = _unit_factor(unit)
+        if factor is None:
+            raise JournalError('%s: unknown unit %r in %r' % (name, unit, text))
+        total += number * factor
+        pos = match.end()
+        found = True
+    if not found or rest[pos:].strip():
+        raise JournalError('%s must be a time span such as 7d, 2weeks or 12h, got %r' % (name, text))
+    return total
+
+
+def classify(name):
+    """``('active'|'archived'|'corrupted'|None, info)`` for a file name of a journal directory."""
+    match = _ARCHIVED.match(name)
+    if match:
+        return 'archived', {'seqid': match.group('seqid'), 'seqnum': int(match.group('seqnum'), 16),
+                            'realtime': int(match.group('realtime'), 16)}
+    match = _CORRUPTED.match(name)
+    if match:
+        return 'corrupted', {'seqid': None, 'seqnum': None, 'realtime': int(match.group('realtime'), 16)}
+    if name.endswith('.journal') and '@' not in name:
+        return 'active', {}
+    return None, {}
+
+
+def _sort_key(item):
+    return (item['realtime'], item['name'])
+
+
+def _older(a, b):
+    """journald's order: by sequence number within one sequence, else by head time."""
+    if a['seqid'] and a['seqid'] == b['seqid']:
+        return a['seqnum'] < b['seqnum'] if a['seqnum'] != b['seqnum'] else a['name'] < b['name']
+    if a['realtime'] != b['realtime']:
+        return a['realtime'] < b['realtime']
+    return a['name'] < b['name']
+
+
+def _sorted(items):
+    import functools
+
+    def cmp(a, b):
+        if _older(a, b):
+            return -1
+        if _older(b, a):
+            return 1
+        return 0
+    return sorted(items, key=functools.cmp_to_key(cmp))
+
+
+def plan_directory(files, now_usec, vacuum_size=None, vacuum_files=None, vacuum_time=None):
+    """Files journald removes from one directory. ``files``: ``[{name, path, bytes}]``.
+
+    Returns ``(remove, keep_usage)``: the files to remove (oldest first) and the usage left.
+    """
+    active = []
+    candidates = []
+    for item in files:
+        kind, info = classify(item['name'])
+        if kind == 'active':
+            active.append(item)
+        elif kind in ('archived', 'corrupted'):
+            entry = dict(item)
+            entry.update(info)
+            entry['kind'] = kind
+            candidates.append(entry)
+    total = sum(i['bytes'] for i in active) + sum(i['bytes'] for i in candidates)
+    if not vacuum_size and not vacuum_files and not vacuum_time:
+        return [], total
+    limit_usec = now_usec - int(vacuum_time * 1000000) if vacuum_time else None
+    ordered = _sorted(candidates)
+    remove = []
+    for index, item in enumerate(ordered):
+        left = len(active) + len(ordered) - index
+        if ((limit_usec is None or item['realtime'] >= limit_usec)
+                and (not vacuum_size or total <= vacuum_size)
+                and (not vacuum_files or left <= vacuum_files)):
+            break
+        remove.append(item)
+        total -= item['bytes']
+    return remove, total
+
+
+def plan(directories, now_usec, vacuum_size=None, vacuum_files=None, vacuum_time=None):
+    """``directories``: ``{path: [{name, path, bytes}]}`` -> the whole plan."""
+    out = {'directories': [], 'remove': [], 'bytes': 0, 'usage': 0, 'usage_after': 0}
+    for path in sorted(directories):
+        files = directories[path]
+        usage = sum(f['bytes'] for f in files)
+        remove, left = plan_directory(files, now_usec, vacuum_size, vacuum_files, vacuum_time)
+        out['directories'].append({'path': path, 'usage': usage, 'files': len(files), 'remove': len(remove),
+                                   'usage_after': left})
+        for item in remove:
+            out['remove'].append({'path': item['path'], 'bytes': item['bytes'], 'kind': item['kind'],
+                                  'head_realtime_usec': item['realtime']})
+        out['bytes'] += usage - left
+        out['usage'] += usage
+        out['usage_after'] += left
+    return out
+
+
+def scan(roots=DIRECTORIES):
+    """``{directory: [{name, path, bytes}]}`` for every journal directory under ``roots``.
+
+    Like journalctl, the machine-id subdirectories (and any namespace ones) are separate
+    directories, each vacuumed on its own; files directly under a root count too.
+    """
+    found = {}
+    for root in roots:
+        if not os.path.isdir(root):
+            continue
+        candidates = [root] + [os.path.join(root, d) for d in sorted(os.listdir(root))
+                               if os.path.isdir(os.path.join(root, d)) and not os.path.islink(os.path.join(root, d))]
+        for directory in candidates:
+            files = []
+            for name in sorted(os.listdir(directory)):
+                path = os.path.join(directory, name)
+                if not (name.endswith('.journal') or name.endswith('.journal~')):
+                    continue
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if not os.path.isfile(path) or os.path.islink(path):
+                    continue
+                files.append({'name': name, 'path': path, 'bytes': st.st_blocks * 512})
+            if files:
+                found[directory] = files
+    return found
+
+
+def vacuum_args(vacuum_size=None, vacuum_files=None, vacuum_time=None):
+    args = []
+    if vacuum_size:
+        args.append('--vacuum-size=%s' % vacuum_size)
+    if vacuum_files:
+        args.append('--vacuum-files=%d' % int(vacuum_files))
+    if vacuum_time:
+        args.append('--vacuum-time=%s' % vacuum_time)
+    return args
+
+
+def human(value):
+    value = float(value or 0)
+    for unit in ('B', 'K', 'M', 'G', 'T'):
+        if value < 1024 or unit == 'T':
+            return ('%d%s' % (value, unit)) if unit == 'B' else ('%.1f%s' % (value, unit))
+        value /= 1024.0
+    return '%dB' % value  # pragma: no cover
