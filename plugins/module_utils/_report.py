@@ -540,13 +540,16 @@ table{border-collapse:collapse;background:#fff}
 th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f5;font-weight:600}
 .grid th.check{writing-mode:horizontal-tb;white-space:nowrap}
-.grid td.cell{min-width:92px;max-width:190px}.grid td.span{max-width:none}
+.gridwrap{overflow-x:auto;max-width:100%}
+.grid th[scope=row]{white-space:nowrap}
+.grid{font-size:13px}.grid td.cell{min-width:80px;max-width:112px}.grid td.span{max-width:none}
 .grid td.span .sum{white-space:normal;max-width:none}
 table.findings{width:100%}table.findings td.sev{width:90px}table.findings td.check{width:110px}
 table.findings td.value{width:150px}table.findings td.action{width:40%}
 .grid td.cell a,.grid td.hs a{color:inherit;text-decoration:none;display:block}
 .st{font-weight:700;white-space:nowrap}
-.sum{display:block;font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:180px}
+.sum{display:block;font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:104px}
+.card.zero{opacity:.55}
 .st-ok{background:var(--ok-bg);color:var(--ok)}.st-warning{background:var(--warning-bg);color:var(--warning)}
 .st-critical{background:var(--critical-bg);color:var(--critical)}.st-absent{background:var(--absent-bg);color:var(--absent)}
 .st-skipped{background:var(--skipped-bg);color:var(--skipped);font-style:italic}
@@ -601,8 +604,8 @@ def render_html(report, generator='cloudos.ops'):
     add('<div class="cards" id="counts">')
     for status, count in summary['status_counts'].items():
         if count or status in (OK, WARNING, CRITICAL):
-            add('<div class="card st-%s" data-status="%s"><b>%d</b>host%s %s</div>' % (
-                status, status, count, '' if count == 1 else 's', h(status)))
+            add('<div class="card st-%s%s" data-status="%s"><b>%d</b>host%s %s</div>' % (
+                status, '' if count else ' zero', status, count, '' if count == 1 else 's', h(status)))
     add('<div class="card"><b>%d</b>critical finding%s</div>' % (
         summary['finding_counts'][CRITICAL], '' if summary['finding_counts'][CRITICAL] == 1 else 's'))
     add('<div class="card"><b>%d</b>warning%s</div>' % (
@@ -612,7 +615,7 @@ def render_html(report, generator='cloudos.ops'):
     add('<h2>Hosts \u00d7 checks</h2>')
     add('<ul class="legend" aria-label="legend">%s</ul>' % ''.join(
         '<li class="st-%s">%s %s</li>' % (s, h(SYMBOLS[s]), s) for s in (OK, WARNING, CRITICAL, ABSENT, SKIPPED, UNREACHABLE, ERROR)))
-    add('<table class="grid" id="grid"><thead><tr><th>Host</th><th>Status</th>%s</tr></thead><tbody>' % ''.join(
+    add('<div class="gridwrap"><table class="grid" id="grid"><thead><tr><th>Host</th><th>Status</th>%s</tr></thead><tbody>' % ''.join(
         '<th class="check" scope="col" data-check="%s">%s</th>' % (h(c), h(c)) for c in cols))
     for entry in report['hosts']:
         anchor = anchors[entry['host']]
@@ -636,7 +639,7 @@ def render_html(report, generator='cloudos.ops'):
                     check['status'], h(name), check['status'], h(check['summary']), inner))
         cells.append('</tr>')
         add(''.join(cells))
-    add('</tbody></table>')
+    add('</tbody></table></div>')
     # Findings.
     add('<h2>Findings</h2>')
     shown = 0
