@@ -265,7 +265,6 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
         manifest_sources, archives = [], {}
         for src in sources:
             archive_name, index_name = sets.archive_names(src['kind'], src['name'], taken)
-            what = 'writing %s' % archive_name
             sink = arch.CompressedWriter(os.path.join(work, archive_name), level, compressor)
             index = arch._HashingFile(os.path.join(work, index_name))  # pylint: disable=protected-access
             try:
@@ -282,7 +281,6 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
             entry.update({'archive': archive_name, 'index': index_name, 'path': src['location']})
             entry.update(counts)
             manifest_sources.append(entry)
-            del what
         if items:
             files, status = host.system_state(items)
             archive_name, index_name = sets.archive_names('system', 'state', taken)
