@@ -17,7 +17,7 @@ Races between the plan and the removal are resolved towards keeping data: each i
 at again right before it is removed and kept when it no longer matches the plan (an image
 that got a tag, a container that was started); every removal is the non-forced API call, so
 Docker itself refuses an image or volume a container started using in the meantime, a running
-container or a network with endpoints. Those items are reported in ``skipped`` with the reason;
+container or a network with endpoints. Those items are reported in ``not_removed`` with the reason;
 an item already gone is reported as such. A real run therefore removes the plan or less, never more.
 """
 
@@ -489,7 +489,7 @@ def still_matches(kind, planned, current):
 def apply(engine, result):
     """Remove the planned items, item by item. ``engine`` is an adapter (see DockerEngine).
 
-    Returns ``{'removed': {kind: [public item]}, 'skipped': [{kind, id, name, reason}],
+    Returns ``{'removed': {kind: [public item]}, 'not_removed': [{kind, id, name, reason}],
     'bytes_freed': int}``. Conflicts (Docker refuses: in use, running) are skipped, not fatal.
     """
     removed = dict((k, []) for k in KINDS)
@@ -510,7 +510,7 @@ def apply(engine, result):
             else:
                 skipped.append({'kind': kind, 'id': item['id'], 'name': public.get('name') or ', '.join(public.get('tags') or []),
                                 'reason': reason or outcome})
-    return {'removed': removed, 'skipped': skipped, 'bytes_freed': freed}
+    return {'removed': removed, 'not_removed': skipped, 'bytes_freed': freed}
 
 
 class DockerEngine:

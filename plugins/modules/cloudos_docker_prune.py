@@ -23,7 +23,7 @@ description:
   - Races are resolved towards keeping data. Each item is inspected again right before its removal and kept when
     it no longer matches the plan (an image that got a tag, a container that was started); removals are never
     forced, so Docker itself refuses an image or volume that a container started using meanwhile, a running
-    container or a network with endpoints. Such items are listed in RV(skipped) with the reason. A real run removes
+    container or a network with endpoints. Such items are listed in RV(not_removed) with the reason. A real run removes
     the plan or less, never more.
   - Talks to the engine through the C(docker) Python SDK (5.x as in Debian 12, up to 7.x).
 options:
@@ -136,7 +136,7 @@ removed:
   description: Items removed, per kind (empty in check mode).
   returned: always
   type: dict
-skipped:
+not_removed:
   description: Planned items not removed because they changed between plan and removal, with the reason.
   returned: always
   type: list
@@ -214,7 +214,7 @@ def main():
         module.fail_json(msg='Docker engine at %s: %s' % (base_url, exc))
 
     out = dict(changed=False, plan=prune.public_plan(result), kept=result['keep'],
-               removed=dict((k, []) for k in prune.KINDS), skipped=[], bytes_freed=0)
+               removed=dict((k, []) for k in prune.KINDS), not_removed=[], bytes_freed=0)
     if params['image_inventory']:
         patterns = [] if '*' in params['image_inventory'] else params['image_inventory']
         out['images'] = prune.image_inventory(inventory['images'], patterns)
@@ -232,13 +232,13 @@ def main():
             done = prune.apply(engine, result)
         except (prune.PruneError, docker.errors.APIError) as exc:
             module.fail_json(msg='Docker clean-up failed: %s' % exc, **out)
-        out.update(removed=done['removed'], skipped=done['skipped'], bytes_freed=done['bytes_freed'])
+        out.update(removed=done['removed'], not_removed=done['not_removed'], bytes_freed=done['bytes_freed'])
         removed_ids = set(i['id'] for k in prune.KINDS for i in done['removed'][k])
         out['changed'] = bool(removed_ids)
         if module._diff:
             out['diff'] = prune.diff_of(result, removed_ids=removed_ids)
-        out['msg'] = 'removed %d item(s), freed %s; %d skipped' % (
-            len(removed_ids), prune.human_bytes(done['bytes_freed']), len(done['skipped']))
+        out['msg'] = 'removed %d item(s), freed %s; %d not removed (changed since the plan)' % (
+            len(removed_ids), prune.human_bytes(done['bytes_freed']), len(done['not_removed']))
     else:
         out['msg'] = 'nothing to remove'
     module.exit_json(**out)

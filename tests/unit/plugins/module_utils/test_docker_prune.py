@@ -203,7 +203,7 @@ def test_apply_removes_exactly_the_plan_item_by_item():
     done = prune.apply(engine, result)
     planned = sorted((k, i['id']) for k in prune.KINDS for i in result['remove'][k])
     assert sorted(engine.calls) == planned
-    assert done['skipped'] == []
+    assert done['not_removed'] == []
     assert done['bytes_freed'] == result['bytes']
     # containers go before the images they used
     kinds = [k for k, _ in engine.calls]
@@ -222,7 +222,7 @@ def test_apply_keeps_items_that_changed_since_the_plan():
     done = prune.apply(engine, result)
     assert ('images', 'sha256:dang1') not in engine.calls
     assert ('containers', 'c-old') not in engine.calls
-    skipped = dict((s['id'], s['reason']) for s in done['skipped'])
+    skipped = dict((s['id'], s['reason']) for s in done['not_removed'])
     assert skipped['sha256:dang1'].startswith('tagged since the plan')
     assert skipped['c-old'] == 'state is running now'
     assert skipped['c-new'] == 'already gone'
