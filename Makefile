@@ -7,6 +7,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 LINK      := .collections/ansible_collections/cloudos/ops
 CACHE     := .cache
+# Scenarios run MOLECULE_JOBS at a time (default 3): they mostly wait on systemd and Ansible.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 # Debian packages the tests use (installed by `make setup-system` when missing).
 SYSTEM_PACKAGES := docker.io debootstrap busybox-static openssl nginx-light chromium shellcheck \
@@ -73,12 +74,7 @@ integration: setup setup-system
 	$(VENV)/bin/pytest -p no:testinfra tests/integration
 
 molecule: setup fleet-image
-	@export CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image); rc=0; \
-	for s in $(SCENARIOS); do \
-		start=$$(date +%s); \
-		if $(VENV)/bin/molecule test -s $$s; then r=passed; else r=FAILED; rc=1; fi; \
-		echo "molecule scenario $$s: $$r in $$(( $$(date +%s) - start ))s" | tee -a $(CACHE)/molecule-summary; \
-	done; exit $$rc
+	@CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image) scripts/molecule-all $(SCENARIOS)
 
 build: setup
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(CACHE)/dist .
