@@ -113,10 +113,10 @@ def _older(a, b):
 def _sorted(items):
     import functools
 
-    def cmp(a, b):
-        if _older(a, b):
+    def cmp(first, second):
+        if _older(first, second):
             return -1
-        if _older(b, a):
+        if _older(second, first):  # pylint: disable=arguments-out-of-order
             return 1
         return 0
     return sorted(items, key=functools.cmp_to_key(cmp))

@@ -204,8 +204,8 @@ def host_report(data):
         for finding in gate.get('new_findings') or []:
             findings.append({'severity': finding.get('severity') if finding.get('severity') in ('warning', 'critical') else 'warning',
                              'message': 'new after maintenance: %s' % finding.get('message'), 'action': finding.get('action') or ''})
-        checks['health'] = _check(status, 'before %s, after %s%s' % (gate.get('before'), gate.get('after'),
-                                                                    (' - ' + gate['reason']) if gate.get('reason') else ''),
+        suffix = (' - ' + gate['reason']) if gate.get('reason') else ''
+        checks['health'] = _check(status, 'before %s, after %s%s' % (gate.get('before'), gate.get('after'), suffix),
                                   {'before': gate.get('before'), 'after': gate.get('after'),
                                    'new_findings': len(gate.get('new_findings') or []),
                                    'resolved_findings': len(gate.get('resolved_findings') or [])}, findings)

@@ -63,9 +63,11 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check mode and return the changes it would make.
     support: full
     details: Read-only; the same result in check mode.
   diff_mode:
+    description: Returns details on what changed (or would change) in C(diff).
     support: none
 '''
 

@@ -80,9 +80,11 @@ options:
     default: 120
 attributes:
   check_mode:
+    description: Can run in check mode and return the changes it would make.
     support: full
     details: Returns the exact plan, with sizes; nothing is removed.
   diff_mode:
+    description: Returns details on what changed (or would change) in C(diff).
     support: full
     details: One line per item in scope; C(after) lists those that stayed.
 requirements:

@@ -38,9 +38,11 @@ options:
     default: [/var/log/journal, /run/log/journal]
 attributes:
   check_mode:
+    description: Can run in check mode and return the changes it would make.
     support: full
     details: Lists the archived files that would be removed and the bytes freed.
   diff_mode:
+    description: Returns details on what changed (or would change) in C(diff).
     support: full
     details: The journal files of each directory before and after.
 requirements:

@@ -27,9 +27,11 @@ options:
     default: auto
 attributes:
   check_mode:
+    description: Can run in check mode and return the changes it would make.
     support: full
     details: Read-only; the same result in check mode.
   diff_mode:
+    description: Returns details on what changed (or would change) in C(diff).
     support: none
 '''
 
