@@ -366,6 +366,7 @@ def write_tree(sink, index_file, source, exclude=None, warnings=None):
                 warnings.append('%s is a device or socket; not backed up' % full)
                 continue
             counts['entries'] += 1
+            del tar.members[:]  # TarFile keeps every member written; memory must not grow with the file count
             index_file.write((json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(',', ':')) + '\n')
                              .encode('utf-8', 'surrogateescape'))
     finally:
@@ -479,7 +480,12 @@ def extract_stream(stream, staging, top, allow_external_symlinks=False, owners=T
     counts = {'files': 0, 'dirs': 0, 'symlinks': 0, 'hardlinks': 0, 'bytes': 0}
     tar = tarfile.open(fileobj=stream, mode='r|', bufsize=CHUNK)
     is_root = os.geteuid() == 0
-    for info in tar:
+    while True:
+        # TarFile remembers every member it has seen; forget them so memory stays flat.
+        del tar.members[:]
+        info = tar.next()
+        if info is None:
+            break
         name = check_member_name(info.name, top)
         if info.issym() or info.islnk():
             check_link(info, name, top, allow_external_symlinks)
