@@ -52,6 +52,12 @@ DEFAULT_URL = 'http://localhost:9093'
 #: silence's start from the client's "now" to its own "now".
 TIME_TOLERANCE = timedelta(seconds=1)
 
+#: With ``duration``, an end later than the one in force by less than this is not an
+#: extension. A new silence's end is computed from the client's clock before the request,
+#: its start is the server's clock on arrival, so "start + duration" is later than the end
+#: by that latency (seconds on a loaded controller); re-running must not creep the end.
+DURATION_SLACK = timedelta(minutes=1)
+
 #: Silences in these states exist; expired ones are history.
 LIVE_STATES = ('active', 'pending')
 
@@ -692,7 +698,11 @@ def plan_present(spec, silences, now=None):
         raise ValidationError('ends_at=%s must be after the start of the silence in force (%s, id %s)'
                               % (format_time(end), existing['startsAt'], existing['id']), field='ends_at')
 
-    if start_text == existing['startsAt'] and same_time(end, old_end):
+    if spec.ends_at is None:
+        same_end = -TIME_TOLERANCE <= end - old_end <= DURATION_SLACK
+    else:
+        same_end = same_time(end, old_end)
+    if start_text == existing['startsAt'] and same_end:
         return Plan('unchanged', before=existing, after=existing, expire=duplicates, existing=existing)
 
     body = {
@@ -873,8 +883,9 @@ def _flag(value):
 
 def ensure_silence(client, spec, check_mode=False, now=None):
     """Apply ``spec`` through ``client``; return the module result (without ``diff``'s wrapper)."""
-    now = now or utcnow()
     silences = client.list_silences()
+    # The clock is read after the listing, as close as possible to the write.
+    now = now or utcnow()
     if spec.state == 'absent':
         plan = plan_absent(spec, silences, now)
         if not check_mode:

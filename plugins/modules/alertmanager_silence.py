@@ -77,6 +77,7 @@ options:
   ends_at:
     description:
       - RFC 3339 end time with a time zone. Must be in the future and after O(starts_at).
+      - Times within one second of the silence's are considered equal (Alertmanager keeps milliseconds).
       - Mutually exclusive with O(duration); one of them is required with O(state=present).
     type: str
   duration:
@@ -85,7 +86,10 @@ options:
         V(90m), V(2h), V(1d) or V(1h30m).
       - Measured from the start of the silence in force (from now for a new silence). Running the same task
         again later therefore computes the same end and makes no change; a longer duration extends the
-        silence. Times within one second are considered equal.
+        silence.
+      - An end less than one minute later than the current one is not an extension. This absorbs the time
+        between the module reading its clock and the server starting a new silence, so that a re-run never
+        moves the end by that delay.
     type: str
   id:
     description:

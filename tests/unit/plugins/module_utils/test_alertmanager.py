@@ -274,6 +274,19 @@ def test_server_clamped_start_within_tolerance_is_unchanged():
     assert plan.action == 'unchanged'
 
 
+def test_slow_creation_does_not_make_the_rerun_extend():
+    # Created on a loaded machine: the server started the silence 20 s after the client
+    # computed the end, so start + duration is 20 s past the end in force.
+    existing = api_silence('1', ['alertname="HighCPUUsage"', 'instance=~"web-.*"'], NOW + timedelta(seconds=20),
+                           NOW + timedelta(hours=2), state='active')
+    later = NOW + timedelta(minutes=3)
+    assert plan_present(spec(now=later, duration='2h'), [existing], now=later).action == 'unchanged'
+    assert plan_present(spec(now=later, duration='2h2m'), [existing], now=later).action == 'updated'
+    # An explicit ends_at has no such slack.
+    explicit = plan_present(spec(now=later, ends_at='2030-01-31T14:00:30Z'), [existing], now=later)
+    assert explicit.action == 'updated'
+
+
 def test_longer_duration_extends_in_place_keeping_start_and_server_matcher_order():
     existing = api_silence('1', ['instance=~"web-.*"', 'alertname="HighCPUUsage"'], NOW, NOW + timedelta(hours=2),
                            state='active')
