@@ -274,3 +274,14 @@ def test_tls_private_ca(proxy, pki, ident):
     no_ca = run_task('alertmanager_silence', dict(ident, url=url, duration='1h'))
     assert no_ca['failed'] and 'certificate verify failed' in no_ca['msg']
     run_task('alertmanager_silence', dict(ident, url=url, state='absent', ca_path=pki['ca']))
+
+
+def test_mutual_tls_client_certificate(proxy, pki, ident):
+    url = proxy.mtls_url
+    ok = run_task('alertmanager_silence', dict(ident, url=url, duration='1h', ca_path=pki['ca'],
+                                               client_cert=pki['client_cert'], client_key=pki['client_key']))
+    assert ok['changed'] and ok['action'] == 'created', ok
+    refused = run_task('alertmanager_silence', dict(ident, url=url, duration='1h', ca_path=pki['ca']))
+    assert refused['failed'] and refused['status'] == 400 and 'No required SSL certificate' in refused['msg']
+    run_task('alertmanager_silence', dict(ident, url=url, state='absent', ca_path=pki['ca'],
+                                          client_cert=pki['client_cert'], client_key=pki['client_key']))
