@@ -168,6 +168,22 @@ class CompressedWriter(object):
         self._out.abort()
 
 
+class _Sequential(object):
+    """A write-only file with ``tell()`` (all tarfile needs in 'w' mode), never seeking."""
+
+    def __init__(self, sink):
+        self._sink = sink
+        self._pos = 0
+
+    def write(self, data):
+        self._sink.write(data)
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self):
+        return self._pos
+
+
 class _HashingReader(object):
     """Read exactly ``size`` bytes of an open file, hashing; pad with zeros if it shrank."""
 
@@ -296,7 +312,9 @@ def write_tree(sink, index_file, source, exclude=None, warnings=None):
     counts = {'files': 0, 'dirs': 0, 'symlinks': 0, 'hardlinks': 0, 'bytes': 0, 'entries': 0}
     inodes = {}
     skipped_dirs = []
-    tar = tarfile.open(fileobj=sink, mode='w|', format=tarfile.PAX_FORMAT, bufsize=CHUNK)
+    # Plain 'w' mode on a sequential sink: headers and 1 MiB data chunks go straight to the
+    # compressor's pipe, without the extra copies of tarfile's stream buffer ('w|').
+    tar = tarfile.open(fileobj=_Sequential(sink), mode='w', format=tarfile.PAX_FORMAT)
     tar.copybufsize = CHUNK
     try:
         for full, arc, rel in walk_source(source):
