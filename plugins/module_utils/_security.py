@@ -354,12 +354,16 @@ def parse_sshd_t(text):
     return out
 
 
+_ALIASES = {'prohibit-password': 'without-password'}  # sshd -T prints the old name
+
+
 def normalize(value):
     if isinstance(value, bool):
         return 'yes' if value else 'no'
     if isinstance(value, (list, tuple)):
         return ','.join(normalize(v) for v in value)
-    return ' '.join(str(value).split()).lower()
+    text = ' '.join(str(value).split()).lower()
+    return _ALIASES.get(text, text)
 
 
 def compare_settings(expected, actual):
