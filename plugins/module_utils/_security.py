@@ -628,7 +628,7 @@ def probe_files(host, params, thresholds):
     return sec
 
 
-ALERTS_QUERY = '/api/v2/alerts?active=true&silenced=false&inhibited=false&filter='
+ALERTS_QUERY = '/api/v2/alerts?active=true&silenced=false&inhibited=false'
 
 
 def probe_alerts(host, params, thresholds):
@@ -639,8 +639,10 @@ def probe_alerts(host, params, thresholds):
     except ImportError:  # pragma: no cover
         from urllib import quote  # type: ignore
     sec = Section('alerts')
-    matchers = ','.join('%s="%s"' % (k, v) for k, v in sorted((params.get('alert_labels') or {}).items()))
-    url = join_url(params['alertmanager_url'], ALERTS_QUERY + quote('{%s}' % matchers, safe=''))
+    # one filter parameter per matcher (API v2), e.g. filter=team%3D%22security%22
+    query = ''.join('&filter=' + quote('%s="%s"' % (k, v), safe='')
+                    for k, v in sorted((params.get('alert_labels') or {}).items()))
+    url = join_url(params['alertmanager_url'], ALERTS_QUERY + query)
     resp, err = core.probe_url(host, url)
     if err is not None:
         state, evidence = core.not_answering(host, err, units_for(params, 'alertmanager'), CONTAINER_HINTS['alertmanager'])
