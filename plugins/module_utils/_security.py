@@ -617,9 +617,13 @@ def probe_files(host, params, thresholds):
             len(changed), ', '.join(params['files_roots']), thresholds['changed_files']),
             'Review the list in the report; match it against change tickets and package upgrades '
             '(grep " upgrade " /var/log/dpkg.log)', metric='changed_24h', value=len(changed), threshold=thresholds['changed_files'])
-    for path in watched[:20]:
-        sec.add(WARNING, 'security-relevant file %s changed in the last 24 h' % path,
-                'Confirm the change was planned (who: ausearch -f %s -ts yesterday; what: compare with the last backup)' % path)
+    if watched:
+        sec.add(WARNING, '%d security-relevant file%s changed in the last 24 h: %s%s' % (
+            len(watched), '' if len(watched) == 1 else 's', ', '.join(watched[:10]),
+            ' (and %d more in the report)' % (len(watched) - 10) if len(watched) > 10 else ''),
+            'Confirm each change was planned (who: ausearch -f <file> -ts yesterday, or journalctl; what: compare '
+            'with the last backup)', metric='watched_changed', value=len(watched), threshold=0)
+        sec.details['watched_changed'] = watched[:LISTED_MAX]
     if truncated:
         sec.add(WARNING, 'stopped after %d files (files_max); later files were not checked' % scanned,
                 'Raise files_max or add large directories to files_ignore')
