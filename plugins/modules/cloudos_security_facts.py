@@ -25,7 +25,7 @@ description:
   - C(listeners) compares listening TCP sockets and bound UDP sockets with O(expected_listeners) and names the
     process that owns each one. Unexpected listeners bound to loopback are listed but are not findings.
   - C(files) lists regular files modified in the last 24 hours under O(files_roots), except those matching
-    O(files_ignore); a change to a file matching O(files_watched) is a finding of its own.
+    O(files_ignore); changed files matching O(files_watched) make one finding that names them.
   - C(alerts) lists firing Alertmanager alerts (API v2; neither silenced nor inhibited) carrying O(alert_labels).
   - C(containers) and C(certificates) are the probes of M(cloudos.ops.cloudos_health) (containers not running,
     unhealthy or restarting; days to certificate expiry).
