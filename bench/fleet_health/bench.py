@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -88,9 +89,23 @@ def main():
             for name in names:
                 handle.write('    %s:\n' % name)
         print('%d fleet hosts started; preparing them (tests/fleet/prepare.yml)...' % count, flush=True)
-        elapsed, dummy = run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory,
-                              os.path.join(ROOT, 'tests', 'fleet', 'prepare.yml')])
-        print('prepared in %.0fs' % elapsed, flush=True)
+        elapsed, proc = run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory,
+                             os.path.join(ROOT, 'tests', 'fleet', 'prepare.yml')], check=False)
+        # A machine shared with other work may not boot every container's systemd: measure the
+        # hosts that came up, and say how many did.
+        failed = [n for n in names if re.search(r'^%s\s+:.*(failed|unreachable)=[1-9]' % re.escape(n), proc.stdout, re.M)]
+        names = [n for n in names if n not in failed]
+        if not names:
+            sys.stderr.write(proc.stdout[-3000:])
+            raise SystemExit('no fleet host could be prepared')
+        with open(inventory, 'w') as handle:
+            handle.write('all:\n  vars:\n    ansible_connection: community.docker.docker\n'
+                         '    ansible_python_interpreter: /usr/bin/python3\n  hosts:\n')
+            for name in names:
+                handle.write('    %s:\n' % name)
+        print('prepared %d of %d hosts in %.0fs%s' % (len(names), count, elapsed,
+                                                     ' (failed: %s)' % ', '.join(failed) if failed else ''), flush=True)
+        count = len(names)
         commands = {
             'ping': [os.path.join(BIN, 'ansible'), 'all', '-i', inventory, '-m', 'ansible.builtin.ping'],
             'daily_health': [os.path.join(BIN, 'ansible-playbook'), '-i', inventory,
