@@ -58,7 +58,10 @@ test:
 	@scripts/run-stages setup setup-system lint sanity unit integration molecule
 
 # --- stages ---------------------------------------------------------------------------
+# Molecule installs this collection into ~/.ansible/collections; ansible-lint would then read
+# that copy (of whatever commit ran last) instead of the checkout, so it is removed first.
 lint: setup
+	@rm -rf $(HOME)/.ansible/collections/ansible_collections/cloudos/ops
 	@rc=0; \
 	echo "yamllint --strict ."; $(VENV)/bin/yamllint --strict . || rc=1; \
 	echo "ansible-lint --profile production"; $(VENV)/bin/ansible-lint --profile production --offline || rc=1; \
