@@ -10,7 +10,7 @@ CACHE     := .cache
 # Scenarios run MOLECULE_JOBS at a time (default 3): they mostly wait on systemd and Ansible.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 # Debian packages the tests use (installed by `make setup-system` when missing).
-SYSTEM_PACKAGES := docker.io debootstrap busybox-static openssl nginx-light chromium shellcheck pigz \
+SYSTEM_PACKAGES := docker.io debootstrap busybox-static openssl nginx-light chromium shellcheck pigz logrotate \
                    prometheus prometheus-alertmanager prometheus-node-exporter
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
