@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.integration import lib as shared_lib
-from tests.integration.health.health_helpers import require_binary, run_module
+from tests.integration.health.health_helpers import run_module
 
 pytestmark = pytest.mark.docker
 
@@ -27,7 +27,6 @@ class PrivateEngine(shared_lib.PrivateDockerEngine):
 
     def import_busybox(self, tag=IMAGE, applets=('sh', 'sleep', 'false', 'true')):
         return super().import_busybox(tag, applets)
-
 
 
 @pytest.fixture(scope='module')

@@ -206,7 +206,7 @@ def test_apply_removes_exactly_the_plan_item_by_item():
     assert done['not_removed'] == []
     assert done['bytes_freed'] == result['bytes']
     # containers go before the images they used
-    kinds = [k for k, _ in engine.calls]
+    kinds = [kind for kind, dummy in engine.calls]
     assert kinds.index('containers') < kinds.index('images')
 
 
