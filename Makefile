@@ -52,7 +52,8 @@ fleet-image: setup-system
 
 # --- the two commands -----------------------------------------------------------------
 demo: setup
-	@$(VENV)/bin/ansible-playbook -i inventories/local playbooks/daily_health.yml
+	@$(VENV)/bin/ansible-playbook -i inventories/local playbooks/daily_health.yml; rc=$$?; \
+	echo "Report: $(CURDIR)/playbooks/reports/daily_health/latest/report.html"; exit $$rc
 
 test:
 	@scripts/run-stages setup setup-system lint sanity unit integration molecule
