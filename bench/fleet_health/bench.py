@@ -103,8 +103,8 @@ def main():
                          '    ansible_python_interpreter: /usr/bin/python3\n  hosts:\n')
             for name in names:
                 handle.write('    %s:\n' % name)
-        print('prepared %d of %d hosts in %.0fs%s' % (len(names), count, elapsed,
-                                                     ' (failed: %s)' % ', '.join(failed) if failed else ''), flush=True)
+        note = ' (failed: %s)' % ', '.join(failed) if failed else ''
+        print('prepared %d of %d hosts in %.0fs%s' % (len(names), count, elapsed, note), flush=True)
         count = len(names)
         commands = {
             'ping': [os.path.join(BIN, 'ansible'), 'all', '-i', inventory, '-m', 'ansible.builtin.ping'],

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Daily CloudOS health check script
 
 echo "CloudOS Daily Health Check - $(date)"
