@@ -33,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.dirname(sys.executable)
 LABEL = 'cloudos.bench=fleet_health'
+CPU_WINDOW = 1.0
 RUN_FLAGS = ['--detach', '--label', LABEL, '--network', 'none', '--cgroupns', 'host',
              '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN', '--security-opt', 'seccomp=unconfined',
              '--tmpfs', '/run', '--tmpfs', '/run/lock', '--tmpfs', '/tmp',
@@ -66,6 +67,27 @@ def start_hosts(image, count):
     return names
 
 
+INOTIFY = '/proc/sys/fs/inotify/max_user_instances'
+
+
+def raise_inotify(count):
+    """systemd in each fleet host holds several inotify instances; the kernel's default of 128
+    per user stops booting at about a dozen hosts. Raise it for the run; return the old value."""
+    with open(INOTIFY) as handle:
+        old = int(handle.read())
+    wanted = max(old, 16 * count + 128)
+    if wanted > old:
+        print('raising %s from %d to %d for this run (restored at the end)' % (INOTIFY, old, wanted), flush=True)
+        with open(INOTIFY, 'w') as handle:
+            handle.write(str(wanted))
+    return old
+
+
+def restore_inotify(old):
+    with open(INOTIFY, 'w') as handle:
+        handle.write(str(old))
+
+
 def remove_hosts():
     ids = subprocess.run(['docker', 'ps', '-aq', '--filter', 'label=' + LABEL],
                          capture_output=True, text=True, check=False).stdout.split()
@@ -81,6 +103,7 @@ def main():
         raise SystemExit('set CLOUDOS_FLEET_IMAGE (make fleet-image writes it to .cache/fleet-image)')
     work = tempfile.mkdtemp(prefix='fleet-bench-')
     inventory = os.path.join(work, 'hosts.yml')
+    old_inotify = raise_inotify(count)
     try:
         names = start_hosts(image, count)
         with open(inventory, 'w') as handle:
@@ -129,6 +152,10 @@ def main():
         for name in commands:
             print('%-13s median %6.2fs  (min %.2fs, max %.2fs)' % (name, med[name], min(times[name]), max(times[name])))
         print('daily_health / ping   = %.2f' % (med['daily_health'] / med['ping']))
+        # The target leaves out the CPU sampling window (cloudos_health's cpu_sample_seconds, 1 s),
+        # which is waiting, not work: daily_health <= 1.3 x ping + window.
+        print('(daily_health - %.1fs CPU window) / ping = %.2f  (target <= 1.30)'
+              % (CPU_WINDOW, (med['daily_health'] - CPU_WINDOW) / med['ping']))
         print('script / ping         = %.2f' % (med['script'] / med['ping']))
         print('daily_health / script = %.2f' % (med['daily_health'] / med['script']))
         latest = os.path.join(work, 'reports', 'latest', 'report.json')
@@ -137,6 +164,7 @@ def main():
         print('last report: %d hosts, status counts %s' % (summary['hosts'], summary['status_counts']))
     finally:
         remove_hosts()
+        restore_inotify(old_inotify)
 
 
 if __name__ == '__main__':
