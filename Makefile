@@ -8,7 +8,10 @@ STAMP     := $(VENV)/.installed
 LINK      := .collections/ansible_collections/cloudos/ops
 CACHE     := .cache
 # Scenarios run MOLECULE_JOBS at a time (default 3): they mostly wait on systemd and Ansible.
-SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+ALL_SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+# Longest first, so that the parallel run does not end waiting on one long scenario.
+LONG_SCENARIOS := hardening backup daily_health maintenance
+SCENARIOS ?= $(filter $(LONG_SCENARIOS),$(ALL_SCENARIOS)) $(filter-out $(LONG_SCENARIOS),$(ALL_SCENARIOS))
 # Debian packages the tests use (installed by `make setup-system` when missing).
 SYSTEM_PACKAGES := docker.io debootstrap busybox-static openssl nginx-light chromium shellcheck pigz logrotate \
                    prometheus prometheus-alertmanager prometheus-node-exporter
