@@ -9,6 +9,7 @@ the :class:`Host` adapter, so unit tests drive it with a fake host.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import queue
@@ -448,6 +449,36 @@ def assemble(host_name, started_at, duration_ms, sections, thresholds):
     }
 
 
+def preload_libraries(selected, params, importer=importlib.import_module, exists=os.path.exists, environ=None):
+    """Import the optional libraries the selected sections will use, in the calling thread.
+
+    Probes run in threads while other probes start processes through run_command, whose
+    fork runs Python's at-fork handlers (they take the logging lock, then the import lock).
+    A thread importing a library at that moment can deadlock the module: the Docker SDK 5
+    (Debian 12) imports distutils, whose setuptools shim imports under the global import
+    lock and asks for the logging lock. Importing before any probe thread exists avoids it.
+    Returns the names it loaded; a missing library is left for its probe to report.
+    """
+    environ = os.environ if environ is None else environ
+    wanted = []
+    if set(selected) & {'containers', 'monitoring', 'alerts', 'ai_engine'} and (
+            params.get('docker_host') or exists('/var/run/docker.sock') or exists('/run/docker.sock')):
+        wanted.append('docker')
+    if 'certificates' in selected:
+        wanted.append('cryptography.x509')
+    if 'kubernetes' in selected and (params.get('kubeconfig') or environ.get('KUBECONFIG')
+                                     or exists(os.path.expanduser('~/.kube/config'))):
+        wanted.extend(['kubernetes.client', 'kubernetes.config'])
+    loaded = []
+    for name in wanted:
+        try:
+            importer(name)
+            loaded.append(name)
+        except Exception:  # pylint: disable=broad-except
+            pass
+    return loaded
+
+
 def run_checks(host, params, probes, thresholds, host_name=None):
     """Run the selected probes concurrently and return the ``health`` dict.
 
@@ -460,6 +491,7 @@ def run_checks(host, params, probes, thresholds, host_name=None):
     t0 = host.monotonic()
     selected = [s for s in SECTIONS if s in params['checks']]
     calls = dict((name, _bind(probes[name], host, params, thresholds)) for name in selected)
+    preload_libraries(selected, params)
     budget = max(float(params['timeout']), float(params.get('cpu_sample_seconds') or 0)) + 1.5
     raw = run_parallel(calls, budget)
     sections = {}
