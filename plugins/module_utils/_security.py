@@ -819,6 +819,8 @@ def run(host, params, thresholds, host_name=None):
     selected = [s for s in SECTIONS if 'all' in params['checks'] or s in params['checks']]
     calls = dict((name, (lambda name=name: PROBES[name](host, params, thresholds))) for name in selected)
     budget = float(params['timeout']) * 2 + 5.0
+    # Same import/fork hazard as the health check: load the Docker SDK and friends first.
+    core.preload_libraries(selected, params)
     raw = core.run_parallel(calls, budget)
     checks = {}
     findings = []
