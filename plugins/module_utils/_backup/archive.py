@@ -422,7 +422,10 @@ class DecompressedReader(object):
         self._file = open(self.path, 'rb')
         if self._compressor:
             # A streaming pipe from the decompressor: run_command() would buffer the whole output.
-            self._proc = subprocess.Popen([self._compressor, '-d', '-c'], stdin=self._file, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+            cmd = [self._compressor, '-d', '-c']
+            if os.path.basename(self._compressor) == 'pigz':
+                cmd[1:1] = ['-p', '1']  # decompression is serial anyway; pigz's helper threads only add work
+            self._proc = subprocess.Popen(cmd, stdin=self._file, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                                           stderr=subprocess.PIPE, bufsize=CHUNK, close_fds=True)
             self.stream = self._proc.stdout
         else:
@@ -453,6 +456,55 @@ class DecompressedReader(object):
 
 class UnsafeMember(BackupError):
     pass
+
+
+class _ForwardReader(object):
+    """A pipe seen as a file that can only seek forward (all tarfile's 'r:' mode needs).
+
+    Reading a stream this way skips the extra buffering and copying of tarfile's 'r|' mode.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._pos = 0
+
+    def read(self, count=-1):
+        data = self._stream.read(count)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer):
+        count = self._stream.readinto(buffer)
+        self._pos += count
+        return count
+
+    def copy_to(self, fd, offset, size, buffer):
+        """Write the ``size`` bytes found at ``offset`` of the stream into ``fd``, through ``buffer``."""
+        self.seek(offset)
+        view = memoryview(buffer)
+        while size > 0:
+            count = self.readinto(view[:min(len(view), size)])
+            if not count:
+                raise tarfile.ReadError('unexpected end of data')
+            size -= count
+            chunk = view[:count]
+            while chunk:
+                chunk = chunk[os.write(fd, chunk):]
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=0):
+        if whence == 1:
+            offset += self._pos
+        elif whence != 0:
+            raise OSError(errno.ESPIPE, 'a stream cannot seek from its end')
+        if offset < self._pos:
+            raise OSError(errno.ESPIPE, 'a stream cannot seek backwards (%d < %d)' % (offset, self._pos))
+        while self._pos < offset:
+            if not self.read(min(CHUNK, offset - self._pos)):
+                break
+        return self._pos
 
 
 def check_member_name(name, top):
@@ -491,13 +543,15 @@ def extract_stream(stream, staging, top, allow_external_symlinks=False, owners=T
     Raises UnsafeMember before writing a member that breaks the rules. Returns counters.
     """
     names = _NameCache()
+    # Per-directory state only (never per file), so memory does not grow with the file count:
+    # the staging directory itself says what was extracted before.
     made_dirs = {''}
-    regular = set()
-    seen = {}
     dirs = []
     counts = {'files': 0, 'dirs': 0, 'symlinks': 0, 'hardlinks': 0, 'bytes': 0}
-    tar = tarfile.open(fileobj=stream, mode='r|', bufsize=CHUNK)
-    is_root = os.geteuid() == 0
+    reader = _ForwardReader(stream)
+    buffer = bytearray(CHUNK)
+    tar = tarfile.open(fileobj=reader, mode='r:')
+    owners = owners and os.geteuid() == 0
     while True:
         # TarFile remembers every member it has seen; forget them so memory stays flat.
         del tar.members[:]
@@ -509,51 +563,80 @@ def extract_stream(stream, staging, top, allow_external_symlinks=False, owners=T
             check_link(info, name, top, allow_external_symlinks)
         if not (info.isreg() or info.isdir() or info.issym() or info.islnk() or info.isfifo()):
             raise UnsafeMember('archive member %r is a device or special file; refused' % name)
-        kind = 'dir' if info.isdir() else 'other'
-        if name in seen and (seen[name] == 'dir') != (kind == 'dir'):
-            raise UnsafeMember('archive member %r appears twice with different types' % name)
         parent = os.path.dirname(name)
         _ensure_parent(staging, parent, made_dirs)
         target = os.path.join(staging, name)
         if info.isdir():
             if name not in made_dirs:
-                os.mkdir(target, 0o700)
+                try:
+                    os.mkdir(target, 0o700)
+                except FileExistsError:
+                    raise UnsafeMember('archive member %r appears twice with different types' % name)
                 made_dirs.add(name)
             dirs.append((target, info))
             counts['dirs'] += 1
+            continue
+        if name in made_dirs:
+            raise UnsafeMember('archive member %r appears twice with different types' % name)
+        if info.islnk():
+            link = check_member_name(info.linkname, top)
+            try:
+                linked = os.lstat(os.path.join(staging, link))
+            except FileNotFoundError:
+                linked = None
+            if os.path.dirname(link) not in made_dirs or linked is None or not stat.S_ISREG(linked.st_mode):
+                raise UnsafeMember('archive member %r is a hard link to %r, which is not a file extracted before it'
+                                   % (name, info.linkname))
+        if info.isreg():
+            fd = _create(target)
+            try:
+                if info.sparse is None:
+                    # Straight from the decompressor's pipe into the file, through one reused buffer.
+                    reader.copy_to(fd, info.offset_data, info.size, buffer)
+                else:
+                    _copy_sparse(tar.extractfile(info), fd)
+                # Owner, mode and time through the open descriptor: no second path lookup.
+                _apply_meta(fd, info, names, owners)
+            finally:
+                os.close(fd)
+            counts['files'] += 1
+            counts['bytes'] += info.size
+            continue
+        if os.path.lexists(target):
+            os.unlink(target)  # a later member of the same name replaces an earlier one, as with tar
+        if info.issym():
+            os.symlink(info.linkname, target)
+            counts['symlinks'] += 1
+        elif info.islnk():
+            os.link(os.path.join(staging, link), target, follow_symlinks=False)
+            counts['hardlinks'] += 1
         else:
-            if name in seen:
-                os.unlink(target)
-            if info.isreg():
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-                source = tar.extractfile(info)
-                with os.fdopen(fd, 'wb', buffering=0) as handle:
-                    while True:
-                        data = source.read(CHUNK)
-                        if not data:
-                            break
-                        handle.write(data)
-                regular.add(name)
-                counts['files'] += 1
-                counts['bytes'] += info.size
-            elif info.issym():
-                os.symlink(info.linkname, target)
-                counts['symlinks'] += 1
-            elif info.islnk():
-                link = check_member_name(info.linkname, top)
-                if link not in regular:
-                    raise UnsafeMember('archive member %r is a hard link to %r, which is not a file extracted before it'
-                                       % (name, info.linkname))
-                os.link(os.path.join(staging, link), target, follow_symlinks=False)
-                counts['hardlinks'] += 1
-            else:
-                os.mkfifo(target, 0o600)
-            if not info.islnk():
-                _apply_meta(target, info, names, owners and is_root, symlink=info.issym())
-        seen[name] = kind
+            os.mkfifo(target, 0o600)
+        if not info.islnk():
+            _apply_meta(target, info, names, owners, symlink=info.issym())
     for target, info in reversed(dirs):
-        _apply_meta(target, info, names, owners and is_root)
+        _apply_meta(target, info, names, owners)
     return counts
+
+
+def _copy_sparse(source, fd):
+    while True:
+        data = source.read(CHUNK)
+        if not data:
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+
+def _create(target):
+    """Open a new regular file for writing; a later member of the same name replaces an earlier one, as with tar."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        return os.open(target, flags, 0o600)
+    except FileExistsError:
+        os.unlink(target)
+        return os.open(target, flags, 0o600)
 
 
 def _ensure_parent(staging, parent, made_dirs):
@@ -572,14 +655,22 @@ def _ensure_parent(staging, parent, made_dirs):
 
 
 def _apply_meta(target, info, names, owners, symlink=False):
+    """Owner, mode and mtime of ``info`` on ``target``: a path, or the descriptor of an open file."""
+    by_fd = isinstance(target, int)
     if owners:
         uid = names.uid(info.uname, info.uid)
         gid = names.gid(info.gname, info.gid)
-        os.lchown(target, uid, gid)
+        if by_fd:
+            os.chown(target, uid, gid)
+        else:
+            os.lchown(target, uid, gid)
     if not symlink:
         os.chmod(target, info.mode & 0o7777)
     try:
-        os.utime(target, (info.mtime, info.mtime), follow_symlinks=False)
+        if by_fd:
+            os.utime(target, (info.mtime, info.mtime))
+        else:
+            os.utime(target, (info.mtime, info.mtime), follow_symlinks=False)
     except (NotImplementedError, OSError) as exc:
         if not symlink or exc.__class__ is not NotImplementedError and getattr(exc, 'errno', None) != errno.ENOTSUP:
             raise

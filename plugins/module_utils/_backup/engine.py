@@ -613,6 +613,15 @@ def extract_to_target(archive_path, top, target, compressor, allow_external_syml
     return counts
 
 
+def _index_reader(path, top):
+    """A callable streaming the index at ``path``, each member name checked as it is read."""
+    def records():
+        for record in arch.read_index(path):
+            arch.check_member_name(record['path'], top)
+            yield record
+    return records
+
+
 def restore(params, host, check_mode=False, diff_mode=False):
     dest = params.get('dest') or '/backup/cloudos'
     warnings = []
@@ -627,24 +636,17 @@ def restore(params, host, check_mode=False, diff_mode=False):
     plans = []
     for tgt in targets:
         src = tgt['source']
-        index_path = os.path.join(item['path'], src['index'])
-        records = list(arch.read_index(index_path))
-        for record in records:
-            arch.check_member_name(record['path'], src['root'])
-        if tgt.get('target') is None:
-            plan = {'created': [r['path'] for r in records], 'changed': [], 'removed': [], 'same': 0}
-        else:
-            plan = planmod.compare_tree(tgt['target'], src['root'], records)
+        records = _index_reader(os.path.join(item['path'], src['index']), src['root'])
+        plan = planmod.compare_tree(tgt.get('target'), src['root'], records)
         needed = planmod.has_changes(plan) or bool(params.get('force')) or tgt.get('create_volume', False)
         entry = {'kind': src['kind'], 'name': src['name'], 'target': tgt.get('target'), 'changed': needed,
-                 'summary': planmod.summary(plan), 'created': plan['created'][:planmod.DIFF_LIMIT],
-                 'changed_files': plan['changed'][:planmod.DIFF_LIMIT], 'removed': plan['removed'][:planmod.DIFF_LIMIT]}
+                 'summary': planmod.summary(plan), 'created': plan['created'],
+                 'changed_files': plan['changed'], 'removed': plan['removed']}
         if tgt.get('create_volume'):
             entry['volume_created'] = True
         result['restored'].append(entry)
         if diff_mode and planmod.has_changes(plan):
-            result['diff'].append(planmod.render_diff(tgt.get('target') or src['name'], plan,
-                                                      dict((r['path'], r) for r in records)))
+            result['diff'].append(planmod.render_diff(tgt.get('target') or src['name'], plan))
         plans.append((tgt, records, needed, entry))
     result['changed'] = any(p[2] for p in plans)
     if check_mode:
@@ -704,9 +706,9 @@ def _compare(plans, compare):
         if 'live' in compare:
             live = tgt.get('live')
             if live and live != tgt['target'] and os.path.lexists(live):
-                res = planmod.compare_tree(live, src['root'], records, always_hash=True)
-                item['live'] = {'same': res['same'], 'differ': len(res['changed']), 'only_in_backup': len(res['created']),
-                                'only_in_live': len(res['removed']),
+                res = planmod.compare_tree(live, src['root'], records, always_hash=True, limit=20)
+                item['live'] = {'same': res['same'], 'differ': res['counts']['changed'],
+                                'only_in_backup': res['counts']['created'], 'only_in_live': res['counts']['removed'],
                                 'examples': ([c['path'] for c in res['changed']] + res['created'] + res['removed'])[:20]}
             else:
                 item['live'] = {'note': 'no separate live copy to compare with'}

@@ -97,50 +97,113 @@ def differences(full, st, record, always_hash=False, owners=True):
     return found
 
 
-def compare_tree(target, top, records, always_hash=False, owners=True):
-    """Compare the tree at ``target`` (archived as ``top``) with index ``records``.
+def walk_key(arc):
+    """Sort key giving exactly the order in which ``walk_source`` yields ``arc``.
 
-    Returns ``{'created': [...], 'changed': [{'path', 'changes'}], 'removed': [...], 'same': n}``
-    from the point of view of a restore (created = in the backup, missing live).
+    ``walk_source`` lists all entries of a directory (by name) before it descends into its
+    subdirectories (in the same order), so an entry's last component sorts before any
+    directory component at the same depth.
     """
-    backup = {}
-    order = []
-    for record in records:
-        backup[record['path']] = record
-        order.append(record['path'])
-    result = {'created': [], 'changed': [], 'removed': [], 'same': 0}
-    present = set()
-    if os.path.lexists(target):
-        for full, arc, _rel in walk_source(target, top):
-            try:
-                st = os.lstat(full)
-            except FileNotFoundError:
-                continue
-            present.add(arc)
-            record = backup.get(arc)
-            if record is None:
-                result['removed'].append(arc)
-                continue
-            found = differences(full, st, record, always_hash=always_hash, owners=owners)
-            if found:
-                result['changed'].append({'path': arc, 'changes': found})
-            else:
-                result['same'] += 1
-    result['created'] = [path for path in order if path not in present]
-    return result
+    parts = arc.split('/')[1:]
+    if not parts:
+        return ()
+    return tuple((1, part) for part in parts[:-1]) + ((0, parts[-1]),)
+
+
+class _Unordered(Exception):
+    pass
+
+
+class _Result(object):
+    """Counts everything, keeps the first ``limit`` paths of each kind (memory stays bounded)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.data = {'created': [], 'changed': [], 'removed': [], 'same': 0,
+                     'counts': {'created': 0, 'changed': 0, 'removed': 0}, 'records': {}}
+
+    def add(self, kind, path, value, record=None):
+        self.data['counts'][kind] += 1
+        if len(self.data[kind]) < self.limit:
+            self.data[kind].append(value)
+            if record is not None:
+                self.data['records'][path] = record
+
+
+def _merge(target, top, records, always_hash, owners, limit, strict):
+    result = _Result(limit)
+    live = walk_source(target, top) if target and os.path.lexists(target) else iter(())
+    pending = iter(records)
+    last = None
+
+    def advance():
+        nonlocal last
+        record = next(pending, None)
+        if record is None:
+            return None, None
+        key = walk_key(record['path'])
+        if strict and last is not None and key <= last:
+            raise _Unordered(record['path'])
+        last = key
+        return record, key
+
+    record, rkey = advance()
+    for full, arc, _rel in live:
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            continue
+        key = walk_key(arc)
+        while record is not None and rkey < key:
+            result.add('created', record['path'], record['path'], record)
+            record, rkey = advance()
+        if record is None or rkey != key:
+            result.add('removed', arc, arc)
+            continue
+        found = differences(full, st, record, always_hash=always_hash, owners=owners)
+        if found:
+            result.add('changed', arc, {'path': arc, 'changes': found}, record)
+        else:
+            result.data['same'] += 1
+        record, rkey = advance()
+    while record is not None:
+        result.add('created', record['path'], record['path'], record)
+        record, rkey = advance()
+    return result.data
+
+
+def compare_tree(target, top, records, always_hash=False, owners=True, limit=DIFF_LIMIT):
+    """Compare the tree at ``target`` (archived as ``top``; None: nothing live) with index ``records``.
+
+    ``records`` is a list or a callable returning a fresh iterator of index records (so an
+    index file is streamed: memory does not grow with the number of files). The index is
+    written in walk order, so the comparison is a merge of two sorted streams.
+
+    Returns ``{'created', 'changed', 'removed'}`` (the first ``limit`` of each), ``same``,
+    ``counts`` (all of them) and ``records`` (index records of the listed paths), from the
+    point of view of a restore (created = in the backup, missing live).
+    """
+    opener = records if callable(records) else (lambda: records)
+    try:
+        return _merge(target, top, opener(), always_hash, owners, limit, strict=True)
+    except _Unordered:
+        # Not in walk order (not written by this collection): sort it in memory instead.
+        unique = dict((record['path'], record) for record in opener())
+        ordered = sorted(unique.values(), key=lambda record: walk_key(record['path']))
+        return _merge(target, top, ordered, always_hash, owners, limit, strict=False)
 
 
 def has_changes(result):
-    return bool(result['created'] or result['changed'] or result['removed'])
+    return any(result['counts'].values())
 
 
 def summary(result):
-    return {'created': len(result['created']), 'changed': len(result['changed']),
-            'removed': len(result['removed']), 'same': result['same']}
+    return dict(result['counts'], same=result['same'])
 
 
-def render_diff(target, result, records_by_path):
-    """Ansible ``diff`` dict for one restored tree."""
+def render_diff(target, result):
+    """Ansible ``diff`` dict for one restored tree (the listed paths, then how many more)."""
+    records_by_path = result['records']
     before, after = [], []
     for path in result['removed']:
         before.append('%s (only live: removed by the restore)' % path)
@@ -150,10 +213,17 @@ def render_diff(target, result, records_by_path):
     for path in result['created']:
         after.append(describe(records_by_path[path]))
 
-    def clip(lines):
+    counts = result['counts']
+    hidden_before = counts['removed'] - len(result['removed']) + counts['changed'] - len(result['changed'])
+    hidden_after = counts['created'] - len(result['created']) + counts['changed'] - len(result['changed'])
+
+    def clip(lines, hidden):
         if len(lines) > DIFF_LIMIT:
-            lines = lines[:DIFF_LIMIT] + ['... %d more' % (len(lines) - DIFF_LIMIT)]
+            hidden += len(lines) - DIFF_LIMIT
+            lines = lines[:DIFF_LIMIT]
+        if hidden:
+            lines = lines + ['... %d more' % hidden]
         return '\n'.join(lines) + ('\n' if lines else '')
 
     return {'before_header': '%s (live)' % target, 'after_header': '%s (backup)' % target,
-            'before': clip(before), 'after': clip(after)}
+            'before': clip(before, hidden_before), 'after': clip(after, hidden_after)}

@@ -308,3 +308,40 @@ def test_drill_compare_reports_live_drift(tmp_path, tree):
     assert live['differ'] == 1 and live['only_in_live'] == 1 and live['only_in_backup'] == 0
     assert 'cloudos/conf/app.yml' in live['examples']
     assert out['compare'][0]['manifest']['ok'] is True
+
+
+def _extract(tmp_path, members):
+    path = str(tmp_path / 'a.tar.gz')
+    crafted_archive(path, members)
+    target = tmp_path / 'out' / 'cloudos'
+    engine.extract_to_target(path, 'cloudos', str(target), archive.find_compressor())
+    return target
+
+
+def test_later_member_of_the_same_name_replaces_the_earlier_one(tmp_path):
+    target = _extract(tmp_path, [('cloudos', 'dir', None), ('cloudos/f', 'file', b'first'),
+                                 ('cloudos/f', 'symlink', 'g'), ('cloudos/g', 'file', b'g'),
+                                 ('cloudos/g', 'file', b'second')])
+    assert os.readlink(str(target / 'f')) == 'g'
+    assert (target / 'g').read_bytes() == b'second'
+
+
+@pytest.mark.parametrize('members,needle', [
+    ([('cloudos', 'dir', None), ('cloudos/d', 'dir', None), ('cloudos/d', 'file', b'x')], 'twice with different types'),
+    ([('cloudos', 'dir', None), ('cloudos/d', 'file', b'x'), ('cloudos/d', 'dir', None)], 'twice with different types'),
+    ([('cloudos', 'dir', None), ('cloudos/h', 'hardlink', 'cloudos/later'), ('cloudos/later', 'file', b'x')],
+     'not a file extracted before it'),
+    ([('cloudos', 'dir', None), ('cloudos/l', 'symlink', 'f'), ('cloudos/f', 'file', b'x'),
+      ('cloudos/h', 'hardlink', 'cloudos/l')], 'not a file extracted before it'),
+])
+def test_inconsistent_members_rejected(tmp_path, members, needle):
+    with pytest.raises(archive.UnsafeMember) as err:
+        _extract(tmp_path, members)
+    assert needle in str(err.value)
+    assert os.listdir(str(tmp_path / 'out')) == []
+
+
+def test_hard_links_restored_as_links(tmp_path):
+    target = _extract(tmp_path, [('cloudos', 'dir', None), ('cloudos/d', 'dir', None), ('cloudos/d/f', 'file', b'data'),
+                                 ('cloudos/h', 'hardlink', 'cloudos/d/f')])
+    assert os.stat(str(target / 'h')).st_ino == os.stat(str(target / 'd' / 'f')).st_ino
