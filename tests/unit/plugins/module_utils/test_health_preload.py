@@ -41,3 +41,15 @@ def test_certificates_and_kubernetes_libraries_and_missing_ones():
     assert loaded == ['cryptography.x509', 'kubernetes.config']
     seen, dummy = _preload(['kubernetes'], {})
     assert seen == []
+
+
+def test_python_311_uses_its_own_distutils_for_the_docker_sdk_unless_the_user_chose():
+    def run(environ, version, imported=()):
+        core.preload_libraries(['containers'], {}, importer=lambda name: None, exists=lambda path: True,
+                               environ=environ, version=version, imported=dict.fromkeys(imported))
+        return environ
+
+    assert run({}, (3, 11, 2)) == {'SETUPTOOLS_USE_DISTUTILS': 'stdlib'}
+    assert run({'SETUPTOOLS_USE_DISTUTILS': 'local'}, (3, 11, 2)) == {'SETUPTOOLS_USE_DISTUTILS': 'local'}
+    assert run({}, (3, 12, 1)) == {}  # no distutils in the standard library any more
+    assert run({}, (3, 11, 2), imported=['distutils']) == {}  # already imported: too late to matter
