@@ -18,6 +18,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -176,3 +177,82 @@ class PrivateDockerEngine:
             subprocess.run(['umount', '-R', os.path.join(self.root, sub)], check=False, capture_output=True)
         subprocess.run(['ip', 'link', 'del', self.bridge], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- local services
+ALERTMANAGER = '/usr/bin/prometheus-alertmanager'
+ALERTMANAGER_CONFIG = 'route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n'
+
+
+def _output(proc):
+    try:
+        return proc.stdout.read().decode('utf-8', 'replace')[-2000:] if proc.stdout else ''
+    except Exception:  # pylint: disable=broad-except
+        return ''
+
+
+def wait_http(url, proc=None, what='server', timeout=30):
+    """Wait until ``url`` answers 200; fail early (with its output) if ``proc`` exits first."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError('%s exited with %s before it was ready:\n%s' % (what, proc.returncode, _output(proc)))
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - 127.0.0.1 only
+                if resp.status == 200:
+                    return
+        except Exception as exc:  # pylint: disable=broad-except
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError('%s did not become ready at %s: %s' % (what, url, last))
+
+
+def stop_process(proc):
+    """Terminate ``proc``, then kill it if it does not exit within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+class Service:
+    """A started subprocess answering HTTP on 127.0.0.1:port (ready when ``ready_path`` answers 200)."""
+
+    def __init__(self, args, port, ready_path, what, cwd=None, log=None):
+        self.args = args
+        self.port = port
+        self.url = 'http://127.0.0.1:%d' % port
+        self.ready_path = ready_path
+        self.what = what
+        self.cwd = cwd
+        self.log = log
+        self.proc = None
+        self.start()
+
+    def start(self):
+        out = open(self.log, 'a') if self.log else subprocess.PIPE  # pylint: disable=consider-using-with
+        try:
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd)  # pylint: disable=consider-using-with
+        finally:
+            if self.log:
+                out.close()
+        wait_http(self.url + self.ready_path, self.proc, self.what)
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+def start_alertmanager(workdir, log=None):
+    """The Debian package's Alertmanager on a free loopback port, gossip off, state under ``workdir``."""
+    require_binary(ALERTMANAGER)
+    port = free_port()
+    config = os.path.join(str(workdir), 'alertmanager.yml')
+    with open(config, 'w') as handle:
+        handle.write(ALERTMANAGER_CONFIG)
+    return Service([ALERTMANAGER, '--config.file=%s' % config, '--storage.path=%s' % os.path.join(str(workdir), 'am'),
+                    '--web.listen-address=127.0.0.1:%d' % port, '--cluster.listen-address=', '--log.level=warn'],
+                   port, '/-/ready', 'alertmanager', cwd=str(workdir), log=log)

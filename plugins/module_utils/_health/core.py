@@ -451,7 +451,7 @@ def assemble(host_name, started_at, duration_ms, sections, thresholds):
 
 
 def preload_libraries(selected, params, importer=importlib.import_module, exists=os.path.exists, environ=None,
-                      version=sys.version_info, imported=sys.modules):
+                      version=sys.version_info, imported=None):
     """Import the optional libraries the selected sections will use, in the calling thread.
 
     Probes run in threads while other probes start processes through run_command, whose
@@ -462,6 +462,7 @@ def preload_libraries(selected, params, importer=importlib.import_module, exists
     Returns the names it loaded; a missing library is left for its probe to report.
     """
     environ = os.environ if environ is None else environ
+    imported = sys.modules if imported is None else imported
     wanted = []
     if set(selected) & {'containers', 'monitoring', 'alerts', 'ai_engine'} and (
             params.get('docker_host') or exists('/var/run/docker.sock') or exists('/run/docker.sock')):

@@ -33,49 +33,14 @@ import pytest
 
 from tests.integration import lib as shared  # noqa: E402  pylint: disable=wrong-import-position
 ROOT, ansible_env, free_port, require_binary = shared.ROOT, shared.ansible_env, shared.free_port, shared.require_binary
-run_playbook = shared.run_playbook
+run_playbook, _wait_http, _stop = shared.run_playbook, shared.wait_http, shared.stop_process
 
-ALERTMANAGER = '/usr/bin/prometheus-alertmanager'
 NGINX = '/usr/sbin/nginx'
 OPENSSL = '/usr/bin/openssl'
 BEARER_TOKEN = 'test-token-6f1d2c'
 BASIC_USER = 'ops'
 BASIC_PASSWORD = 'pa55-w0rd'
 TENANT_HEADER = ('X-Scope-OrgID', 'cloudos')
-
-AM_CONFIG = """\
-route:
-  receiver: blackhole
-  group_wait: 1s
-receivers:
-  - name: blackhole
-"""
-
-
-def _wait_http(url, proc, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError('%s exited with %s before it was ready' % (what, proc.returncode))
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - 127.0.0.1 only
-                if resp.status == 200:
-                    return
-        except Exception as exc:  # pylint: disable=broad-except
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError('%s did not become ready at %s: %s' % (what, url, last))
-
-
-def _stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 class Alertmanager:
@@ -118,22 +83,12 @@ class Alertmanager:
 
 @pytest.fixture(scope='session')
 def alertmanager(tmp_path_factory):
-    require_binary(ALERTMANAGER)
     workdir = tmp_path_factory.mktemp('alertmanager')
-    (workdir / 'alertmanager.yml').write_text(AM_CONFIG)
-    port = free_port()
-    log = open(workdir / 'alertmanager.log', 'w')  # pylint: disable=consider-using-with
-    proc = subprocess.Popen(  # pylint: disable=consider-using-with
-        [ALERTMANAGER, '--config.file=%s' % (workdir / 'alertmanager.yml'),
-         '--storage.path=%s' % (workdir / 'data'), '--web.listen-address=127.0.0.1:%d' % port,
-         '--cluster.listen-address=', '--log.level=warn'],
-        stdout=log, stderr=subprocess.STDOUT)
+    service = shared.start_alertmanager(workdir, log=str(workdir / 'alertmanager.log'))
     try:
-        _wait_http('http://127.0.0.1:%d/-/ready' % port, proc, 'alertmanager')
-        yield Alertmanager('http://127.0.0.1:%d' % port, proc, workdir)
+        yield Alertmanager(service.url, service.proc, workdir)
     finally:
-        _stop(proc)
-        log.close()
+        service.stop()
 
 
 def _openssl(*args, cwd):

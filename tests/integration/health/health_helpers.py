@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,69 +26,15 @@ import pytest
 
 from tests.integration import lib as shared  # noqa: E402  pylint: disable=wrong-import-position
 ROOT, free_port, require_binary, run_module = shared.ROOT, shared.free_port, shared.require_binary, shared.run_module
+Service, start_alertmanager = shared.Service, shared.start_alertmanager
 
 PROMETHEUS = '/usr/bin/prometheus'
-ALERTMANAGER = '/usr/bin/prometheus-alertmanager'
 FIXTURE_SERVER = os.path.join(ROOT, 'tests', 'fixtures', 'fixture_server.py')
 # Units that exist on no host: a test models "nothing of this component is installed" with them,
 # whatever Debian packages (and so unit files) this machine happens to carry.
 NO_UNITS = {'prometheus': ['cloudos-test-none-1.service'], 'grafana': ['cloudos-test-none-2.service'],
             'alertmanager': ['cloudos-test-none-3.service'], 'ai_engine': ['cloudos-test-none-4.service'],
             'docker': ['cloudos-test-none-5.service']}
-
-
-def wait_http(url, proc=None, what='server', timeout=30):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError('%s exited with %s before it was ready:\n%s' % (what, proc.returncode, _output(proc)))
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - 127.0.0.1 only
-                if resp.status == 200:
-                    return
-        except Exception as exc:  # pylint: disable=broad-except
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError('%s did not become ready at %s: %s' % (what, url, last))
-
-
-def _output(proc):
-    try:
-        return proc.stdout.read().decode('utf-8', 'replace')[-2000:] if proc.stdout else ''
-    except Exception:  # pylint: disable=broad-except
-        return ''
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-class Service:
-    """A started subprocess on 127.0.0.1:port."""
-
-    def __init__(self, args, port, ready_path, what, cwd=None):
-        self.args = args
-        self.port = port
-        self.url = 'http://127.0.0.1:%d' % port
-        self.ready_path = ready_path
-        self.what = what
-        self.cwd = cwd
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.cwd)
-        wait_http(self.url + self.ready_path, self.proc, self.what)
-
-    def stop(self):
-        stop(self.proc)
 
 
 def start_prometheus(tmp):
@@ -100,17 +45,6 @@ def start_prometheus(tmp):
         handle.write('global:\n  scrape_interval: 15s\nscrape_configs: []\n')
     return Service([PROMETHEUS, '--config.file=%s' % config, '--storage.tsdb.path=%s' % os.path.join(tmp, 'tsdb'),
                     '--web.listen-address=127.0.0.1:%d' % port, '--log.level=warn'], port, '/-/ready', 'prometheus', cwd=tmp)
-
-
-def start_alertmanager(tmp):
-    require_binary(ALERTMANAGER)
-    port = free_port()
-    config = os.path.join(tmp, 'alertmanager.yml')
-    with open(config, 'w') as handle:
-        handle.write('route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n')
-    return Service([ALERTMANAGER, '--config.file=%s' % config, '--storage.path=%s' % os.path.join(tmp, 'am'),
-                    '--web.listen-address=127.0.0.1:%d' % port, '--cluster.listen-address=', '--log.level=warn'],
-                   port, '/-/ready', 'alertmanager', cwd=tmp)
 
 
 def post_alerts(url, alerts):
