@@ -70,6 +70,8 @@ options:
   cpu_sample_seconds:
     description:
       - Window over which CPU use is sampled from C(/proc/stat) (concurrently with the other probes). 0 to 10.
+      - The window opens as the check starts, and the CPU time the module itself uses meanwhile is left out,
+        so the figure is the host's load without the check.
     type: float
     default: 1.0
   host:

@@ -38,18 +38,27 @@ class FakeHost(core.Host):
         self.ran = []
         self.fetched = []
         self.slept = []
+        self.own_ticks = list(kw.pop('own_ticks', ()))
+        self.clock = 1000.0
 
     def now(self):
         return NOW
 
     def sleep(self, seconds):
         self.slept.append(seconds)
+        self.clock += seconds
+
+    def monotonic(self):
+        return self.clock
 
     def hostname(self):
         return 'testhost'
 
     def cpu_count(self):
         return 4
+
+    def own_cpu_ticks(self):
+        return self.own_ticks.pop(0) if self.own_ticks else 0
 
     def read_text(self, path):
         value = self.files.get(path)

@@ -74,6 +74,27 @@ def test_probe_samples_cpu_over_the_window():
     assert fake.slept == [0.7]
 
 
+def test_window_started_with_the_run_only_sleeps_what_is_left():
+    fake = host()
+    fake.start_cpu_window()  # run_checks does this before loading libraries
+    fake.clock += 0.3
+    sec = resources.probe(fake, params(cpu_sample_seconds=1.0), THRESHOLDS)
+    assert fake.slept == [pytest.approx(0.7)] and sec.metrics['cpu_pct'] == 90.0
+    late = host()
+    late.start_cpu_window()
+    late.clock += 2.5
+    resources.probe(late, params(cpu_sample_seconds=1.0), THRESHOLDS)
+    assert late.slept == []
+
+
+def test_the_checks_own_cpu_is_left_out():
+    fake = host()
+    fake.own_ticks = [100, 500]  # this module used 400 of the 900 busy ticks
+    sec = resources.probe(fake, params(), THRESHOLDS)
+    assert sec.metrics['cpu_pct'] == 50.0
+    assert resources.cpu_percent((0, 0), (900, 1000), own=1200) == 0.0
+
+
 def test_same_file_system_reported_once():
     # /opt is on the root file system (same device): one entry, one finding
     fake = host(disks={'/': (1, StatVFS(90)), '/opt': (1, StatVFS(90)), '/var': (2, StatVFS(10))})
