@@ -487,9 +487,7 @@ class _ForwardReader(object):
             if not count:
                 raise tarfile.ReadError('unexpected end of data')
             size -= count
-            chunk = view[:count]
-            while chunk:
-                chunk = chunk[os.write(fd, chunk):]
+            _write_all(fd, view[:count])
 
     def tell(self):
         return self._pos
@@ -619,14 +617,18 @@ def extract_stream(stream, staging, top, allow_external_symlinks=False, owners=T
     return counts
 
 
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _copy_sparse(source, fd):
     while True:
         data = source.read(CHUNK)
         if not data:
             return
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, data)
 
 
 def _create(target):

@@ -250,7 +250,7 @@ class Host:
         self._lock = threading.Lock()
         self._units = {}
         self._containers = None
-        # (monotonic time, /proc/stat sample) taken when the run started; see start_cpu_window().
+        # cpu_snapshot() taken when the run started; see start_cpu_window().
         self.cpu_window_start = None
 
     # time
@@ -290,11 +290,15 @@ class Host:
         return int(round((times.user + times.system + times.children_user + times.children_system)
                          * os.sysconf('SC_CLK_TCK')))
 
+    def cpu_snapshot(self):
+        """``(monotonic time, /proc/stat text, own_cpu_ticks())``: one end of a CPU sampling window."""
+        return self.monotonic(), self.read_text('/proc/stat'), self.own_cpu_ticks()
+
     def start_cpu_window(self):
         """Take the first CPU sample now, so the sampling window runs while the module loads its
         libraries instead of after; the resources section takes the second sample."""
         try:
-            self.cpu_window_start = (self.monotonic(), self.read_text('/proc/stat'), self.own_cpu_ticks())
+            self.cpu_window_start = self.cpu_snapshot()
         except (IOError, OSError):
             self.cpu_window_start = None
 

@@ -42,10 +42,7 @@ def sample_cpu(host, window):
     The window started when the run did (``Host.start_cpu_window``) when it could, so the time
     the module spends loading its libraries is part of it rather than added to it.
     """
-    start = host.cpu_window_start
-    if start is None:
-        start = (host.monotonic(), host.read_text('/proc/stat'), host.own_cpu_ticks())
-    started, text, own = start
+    started, text, own = host.cpu_window_start or host.cpu_snapshot()
     first = parse_cpu_times(text)
     remaining = window - (host.monotonic() - started)
     if remaining > 0:
