@@ -19,13 +19,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup setup-system fleet-image demo test lint sanity unit integration molecule build clean
+.PHONY: help setup setup-system fleet-image demo test lint sanity unit integration molecule build ee-context clean
 
 help:
 	@echo "make demo     run the daily health check on this machine and print where the report is"
 	@echo "make test     everything CI runs: lint, sanity, unit, integration, Molecule (fleet)"
 	@echo "make setup    create $(VENV) with the pinned toolchain (idempotent)"
 	@echo "make build    build the collection tarball"
+	@echo "make ee-context  the execution environment build context (.cache/ee/context)"
 	@echo "Stages: lint sanity unit integration molecule [SCENARIOS='default ...']"
 
 # --- toolchain -------------------------------------------------------------------------
@@ -85,6 +86,10 @@ molecule: setup fleet-image
 
 build: setup
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(CACHE)/dist .
+
+# The execution environment's build context (offline): build the image from it with podman or docker.
+ee-context: setup
+	@scripts/ee-context $(CACHE)/ee
 
 clean:
 	rm -rf $(CACHE) .collections collections .pytest_cache
