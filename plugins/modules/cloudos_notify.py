@@ -23,7 +23,7 @@ description:
   - Every target is tried, also after one failed; the task fails afterwards naming the targets that
     did not take the notification (their secrets never appear in a message). HTTP 429 and 5xx
     answers, timeouts and refused connections are retried O(retries) times with backoff.
-  - Usually run once for the play on the controller (C(delegate_to: localhost), C(run_once: true)).
+  - Usually run once for the play on the controller (C(delegate_to=localhost), C(run_once=true)).
 attributes:
   check_mode:
     support: full
@@ -56,7 +56,7 @@ options:
         description: Extra HTTP headers (values are masked in results).
         type: dict
       bearer_token:
-        description: C(webhook), sent as C(Authorization: Bearer ...).
+        description: C(webhook), sent as an C(Authorization) header with the C(Bearer) scheme.
         type: str
       routing_key:
         description: C(pagerduty), the integration's routing key (required).
