@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudos.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The guide's "service recovery" step, done without fighting the supervisors.
+
+Private to this collection (the leading underscore): no compatibility promise.
+
+:func:`plan_unit` and :func:`plan_container` decide, from what systemd and the Docker Engine say
+about one unit or container, whether to act and why not. The rules:
+
+* systemd units: only ``failed`` units are started again. A unit systemd is already restarting
+  (``SubState=auto-restart``) is left to systemd. A unit at its start limit
+  (``Result=start-limit-hit``) stays failed until ``systemctl reset-failed``; that is done only
+  when ``reset_failed`` allows it, else the unit is reported for a person. Every start we make
+  counts towards ``StartLimitBurst`` too, so one run starts a unit at most once. A unit that is
+  merely ``inactive`` was stopped by someone (or was never wanted): it is left alone.
+* containers: Docker's restart policy says whether a container should run. One that exited under
+  ``always`` or ``unless-stopped`` was stopped by a person (the engine restarts it otherwise): it
+  is never resurrected. One that exited non-zero under ``on-failure`` after the engine gave up is
+  started again; a running but ``unhealthy`` one is restarted (no policy restarts those); one the
+  engine is restarting is left to it; ``paused`` and ``dead`` ones are reported, not touched.
+* a restart budget per unit/container across runs (kept on the controller by the role): when it is
+  spent, the item is escalated instead of restarted again.
+
+:func:`repair` executes a plan through an adapter (the systemd and Docker clients) and waits,
+bounded, for each item to settle; :func:`verdict` says what became of it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+
+UNIT_PROPERTIES = ('Id', 'LoadState', 'ActiveState', 'SubState', 'Result', 'NRestarts', 'UnitFileState',
+                   'StartLimitBurst', 'StartLimitIntervalUSec')
+
+# what an item needs; None: nothing to do
+RESTART, START, RESET_AND_START = 'restart', 'start', 'reset-failed and start'
+# why nothing is done although the item is not healthy
+LEFT_ALONE, ESCALATE = 'left alone', 'escalate'
+
+
+class RepairError(ValueError):
+    """Bad input; the message names the parameter and the value."""
+
+
+def chosen(name, allow, deny):
+    """``(True, '')`` when ``name`` may be repaired, else ``(False, reason)`` (globs)."""
+    for pattern in deny or []:
+        if fnmatch.fnmatchcase(name, pattern):
+            return False, 'on the deny list (%s)' % pattern
+    if allow and not any(fnmatch.fnmatchcase(name, p) for p in allow):
+        return False, 'not on the allow list'
+    return True, ''
+
+
+def item(kind, name, state, action=None, reason='', healthy=False, disposition=None):
+    return {'kind': kind, 'name': name, 'key': '%s:%s' % (kind, name), 'state': state, 'action': action,
+            'reason': reason, 'healthy': healthy, 'disposition': disposition or ('act' if action else
+                                                                               ('ok' if healthy else LEFT_ALONE))}
+
+
+def plan_unit(unit, budget_left, reset_failed=False, allow=(), deny=()):
+    """What to do about one unit (a ``systemctl show`` block)."""
+    name = unit.get('Id') or '?'
+    active, sub, result = unit.get('ActiveState', ''), unit.get('SubState', ''), unit.get('Result', '')
+    state = '%s/%s%s' % (active, sub, ' (%s)' % result if result and result != 'success' else '')
+    if active == 'active' or active == 'reloading':
+        return item('unit', name, state, healthy=True, reason='running')
+    if sub == 'auto-restart':
+        return item('unit', name, state, reason='systemd is already restarting it (Restart= in the unit)')
+    if active != 'failed':
+        return item('unit', name, state, reason='not failed (%s): stopped on purpose or not wanted; left alone' % active)
+    ok, why = chosen(name, allow, deny)
+    if not ok:
+        return item('unit', name, state, reason=why)
+    if budget_left is not None and budget_left <= 0:
+        return item('unit', name, state, reason='restart budget spent: it keeps failing', disposition=ESCALATE)
+    if result == 'start-limit-hit':
+        if not reset_failed:
+            return item('unit', name, state, disposition=ESCALATE,
+                        reason='at its start limit (StartLimitBurst=%s in %s); it stays failed until '
+                               'systemctl reset-failed, which repair_reset_failed does not allow'
+                               % (unit.get('StartLimitBurst', '?'), unit.get('StartLimitIntervalUSec', '?')))
+        return item('unit', name, state, action=RESET_AND_START, reason='at its start limit; reset-failed is allowed')
+    return item('unit', name, state, action=START, reason='failed (%s)' % (result or 'unknown'))
+
+
+def plan_container(info, budget_left, allow=(), deny=()):
+    """What to do about one container (a ``docker inspect`` document)."""
+    name = (info.get('Name') or '?').lstrip('/')
+    status = (info.get('State') or {}).get('Status', 'unknown')
+    health = ((info.get('State') or {}).get('Health') or {}).get('Status') or 'none'
+    exit_code = (info.get('State') or {}).get('ExitCode')
+    policy = ((info.get('HostConfig') or {}).get('RestartPolicy') or {}).get('Name') or 'no'
+    state = '%s%s, restart policy %s' % (status, '/%s' % health if health != 'none' else '', policy)
+    if status == 'running' and health != 'unhealthy':
+        return item('container', name, state, healthy=True, reason='running')
+    if status == 'restarting':
+        return item('container', name, state, reason='the engine is restarting it (restart policy %s)' % policy)
+    if status == 'paused':
+        return item('container', name, state, reason='paused by a person (docker unpause %s to resume)' % name)
+    if status == 'dead':
+        return item('container', name, state, disposition=ESCALATE,
+                    reason='dead: it cannot be started again, it needs docker rm and a re-create')
+    if status in ('exited', 'created') and policy in ('always', 'unless-stopped'):
+        return item('container', name, state,
+                    reason='stopped by a person (under %s the engine would restart it otherwise): never resurrected' % policy)
+    if status in ('exited', 'created') and policy == 'no':
+        return item('container', name, state, reason='its restart policy says it should not run')
+    if status in ('exited', 'created') and policy == 'on-failure' and exit_code in (0, None):
+        return item('container', name, state, reason='it completed (exit code 0 under on-failure)')
+    ok, why = chosen(name, allow, deny)
+    if not ok:
+        return item('container', name, state, reason=why)
+    if budget_left is not None and budget_left <= 0:
+        return item('container', name, state, reason='restart budget spent: it keeps failing', disposition=ESCALATE)
+    if status == 'running':
+        return item('container', name, state, action=RESTART, reason='unhealthy (its health check fails)')
+    return item('container', name, state, action=START,
+                reason='exited with code %s and the engine gave up (on-failure)' % exit_code)
+
+
+def validate(params):
+    """Raise :class:`RepairError` for parameters argument_spec cannot check."""
+    if params.get('wait') is not None and not 0 <= params['wait'] <= 600:
+        raise RepairError('wait must be between 0 and 600 seconds, got %r' % params['wait'])
+    if params.get('settle') is not None and not 0 <= params['settle'] <= 120:
+        raise RepairError('settle must be between 0 and 120 seconds, got %r' % params['settle'])
+    if params.get('max_restarts') is not None and params['max_restarts'] < 0:
+        raise RepairError('max_restarts must not be negative, got %r' % params['max_restarts'])
+    for key, value in (params.get('budget') or {}).items():
+        if not isinstance(key, str) or not key.startswith(('unit:', 'container:')):
+            raise RepairError('budget keys are unit:<name> or container:<name>, got %r' % (key,))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise RepairError('budget[%s] must be a whole number >= 0, got %r' % (key, value))
+    for name in ('unit_patterns', 'container_patterns', 'allow', 'deny'):
+        for pattern in params.get(name) or []:
+            if not isinstance(pattern, str) or not pattern or pattern.startswith('-'):
+                raise RepairError('%s entries must be names or globs, got %r' % (name, pattern))
+
+
+def budget_for(key, budget, max_restarts):
+    if key in (budget or {}):
+        return budget[key]
+    return max_restarts
+
+
+def make_plan(units, containers, params):
+    """The plan for every unit and container: a list of :func:`item` dicts, units first."""
+    budget, max_restarts = params.get('budget') or {}, params.get('max_restarts')
+    allow, deny = params.get('allow') or [], params.get('deny') or []
+    out = []
+    for unit in units:
+        key = 'unit:%s' % unit.get('Id')
+        out.append(plan_unit(unit, budget_for(key, budget, max_restarts), params.get('reset_failed'), allow, deny))
+    for info in containers:
+        key = 'container:%s' % (info.get('Name') or '').lstrip('/')
+        out.append(plan_container(info, budget_for(key, budget, max_restarts), allow, deny))
+    return out
+
+
+def verdict(entry, now_state):
+    """``recovered``, ``still failing``, ``pending`` (still starting when the wait ended)."""
+    if now_state is None:
+        return 'still failing'
+    if entry['kind'] == 'unit':
+        active, sub = now_state.get('ActiveState'), now_state.get('SubState')
+        if active == 'active':
+            return 'recovered'
+        if active in ('activating', 'reloading') and sub != 'auto-restart':
+            return 'pending'
+        return 'still failing'
+    status = (now_state.get('State') or {}).get('Status')
+    health = ((now_state.get('State') or {}).get('Health') or {}).get('Status') or 'none'
+    if status == 'running' and health in ('healthy', 'none'):
+        return 'recovered'
+    if status == 'running' and health == 'starting':
+        return 'pending'
+    return 'still failing'
+
+
+def repair(plan, adapter, wait=30.0, settle=3.0, clock=time.monotonic, sleep=time.sleep):
+    """Carry out ``plan`` through ``adapter`` and wait up to ``wait`` seconds for the items it acted on.
+
+    ``adapter`` has ``reset_failed(unit)``, ``start_unit(unit)``, ``start_container(name)``,
+    ``restart_container(name)`` (each returns ``None`` or an error text) and
+    ``unit_states(names)`` / ``container_states(names)`` (name -> state). An item counts as
+    recovered only when it is still up ``settle`` seconds after the last action, so a unit that
+    starts and dies at once is not reported as repaired.
+    """
+    acted = [e for e in plan if e['action']]
+    for entry in acted:
+        if entry['kind'] == 'unit':
+            error = None
+            if entry['action'] == RESET_AND_START:
+                error = adapter.reset_failed(entry['name'])
+            error = error or adapter.start_unit(entry['name'])
+        elif entry['action'] == RESTART:
+            error = adapter.restart_container(entry['name'])
+        else:
+            error = adapter.start_container(entry['name'])
+        entry['error'] = error
+    if not acted:
+        return plan
+    started = clock()
+    deadline = started + max(wait, settle)
+    while True:
+        states = _states(adapter, acted)
+        verdicts = dict((e['key'], verdict(e, states.get(e['key']))) for e in acted)
+        settled = clock() - started >= settle
+        if settled and all(v != 'pending' for v in verdicts.values()):
+            if all(v == 'recovered' for v in verdicts.values()) or clock() >= deadline:
+                break
+        if clock() >= deadline:
+            break
+        sleep(0.5)
+    for entry in acted:
+        entry['result'] = 'action failed' if entry.get('error') else verdicts[entry['key']]
+        state = states.get(entry['key'])
+        if state is not None:
+            entry['state_after'] = describe_state(entry['kind'], state)
+    return plan
+
+
+def _states(adapter, acted):
+    units = [e['name'] for e in acted if e['kind'] == 'unit']
+    containers = [e['name'] for e in acted if e['kind'] == 'container']
+    out = {}
+    if units:
+        for name, state in adapter.unit_states(units).items():
+            out['unit:%s' % name] = state
+    if containers:
+        for name, state in adapter.container_states(containers).items():
+            out['container:%s' % name] = state
+    return out
+
+
+def describe_state(kind, state):
+    if kind == 'unit':
+        return '%s/%s' % (state.get('ActiveState', '?'), state.get('SubState', '?'))
+    status = (state.get('State') or {}).get('Status', '?')
+    health = ((state.get('State') or {}).get('Health') or {}).get('Status')
+    return status + ('/%s' % health if health else '')
+
+
+def summarise(plan, check_mode=False):
+    """The module's result: ``items``, ``restarted``, ``recovered``, ``still_failing``, ``escalate``, ``left_alone``."""
+    acted = [e for e in plan if e['action']]
+    result = {
+        'items': plan,
+        'actions': [{'key': e['key'], 'action': e['action']} for e in acted],
+        'recovered': [e['key'] for e in acted if e.get('result') == 'recovered'],
+        'still_failing': [e['key'] for e in acted if e.get('result') in ('still failing', 'pending', 'action failed')],
+        'escalate': [e['key'] for e in plan if e['disposition'] == ESCALATE],
+        'left_alone': [e['key'] for e in plan if e['disposition'] == LEFT_ALONE],
+        'changed': bool(acted),
+    }
+    # what still needs a person: items we could not fix and items we must not touch
+    result['escalate'] += [k for k in result['still_failing'] if k not in result['escalate']]
+    if check_mode:
+        for entry in acted:
+            entry['result'] = 'would %s' % entry['action']
+    return result
