@@ -262,3 +262,83 @@ def summarise(plan, check_mode=False):
         for entry in acted:
             entry['result'] = 'would %s' % entry['action']
     return result
+
+
+# --------------------------------------------------------------------------- adapter
+
+class HostAdapter:
+    """The repair's door to the host: systemd through ``_systemd.Systemd``, Docker through
+    ``_docker.connect`` (a low-level client, opened once and closed by :meth:`close`)."""
+
+    def __init__(self, systemd, docker_conn=None):
+        self.systemd = systemd
+        self.docker = docker_conn
+
+    # systemd
+    def units(self, patterns):
+        names = self.systemd.list_units(patterns)
+        if not names:
+            return []
+        blocks = self.systemd.show(names, UNIT_PROPERTIES)
+        return [b for b in blocks.values() if b.get('LoadState') not in (None, 'not-found')]
+
+    def reset_failed(self, name):
+        return self._systemd_call(self.systemd.reset_failed, name)
+
+    def start_unit(self, name):
+        return self._systemd_call(self.systemd.start, name)
+
+    @staticmethod
+    def _systemd_call(func, name):
+        try:
+            func(name)
+        except Exception as exc:  # pylint: disable=broad-except
+            return str(exc)
+        return None
+
+    def unit_states(self, names):
+        return self.systemd.show(names, UNIT_PROPERTIES)
+
+    # Docker
+    def containers(self, patterns):
+        if self.docker is None:
+            return []
+        out = []
+        for summary in self.docker.client.containers(all=True):
+            name = ((summary.get('Names') or ['/'])[0]).lstrip('/')
+            if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                out.append(self.docker.client.inspect_container(summary['Id']))
+        return out
+
+    def start_container(self, name):
+        return self._docker_call(self.docker.client.start, name)
+
+    def restart_container(self, name):
+        return self._docker_call(self.docker.client.restart, name)
+
+    def _docker_call(self, func, name):
+        try:
+            func(name)
+        except Exception as exc:  # pylint: disable=broad-except
+            return 'Docker engine at %s: %s' % (self.docker.url, getattr(exc, 'explanation', None) or exc)
+        return None
+
+    def container_states(self, names):
+        out = {}
+        for name in names:
+            try:
+                out[name] = self.docker.client.inspect_container(name)
+            except Exception:  # pylint: disable=broad-except
+                out[name] = None
+        return out
+
+
+def run(params, adapter, check_mode, clock=time.monotonic, sleep=time.sleep):
+    """The module's work: inventory, plan, act (unless ``check_mode``), wait, summarise."""
+    validate(params)
+    units = adapter.units(params['unit_patterns']) if params['unit_patterns'] else []
+    containers = adapter.containers(params['container_patterns']) if params['container_patterns'] else []
+    plan = make_plan(units, containers, params)
+    if not check_mode:
+        repair(plan, adapter, wait=params['wait'], settle=params['settle'], clock=clock, sleep=sleep)
+    return summarise(plan, check_mode=check_mode)
