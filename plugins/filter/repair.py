@@ -60,6 +60,10 @@ def repair_state_mark(state, fired, resolved, now):
     return rs.mark(_state(state), fired or [], resolved or [], _now(now))
 
 
+def repair_report_record(after, result, check_mode=False):
+    return rs.report_record(after, result, bool(check_mode))
+
+
 class FilterModule:
 
     def filters(self):
@@ -69,4 +73,5 @@ class FilterModule:
             'repair_state_update': repair_state_update,
             'repair_escalations': repair_escalations,
             'repair_state_mark': repair_state_mark,
+            'repair_report_record': repair_report_record,
         }

@@ -158,3 +158,50 @@ def mark(state, fired, resolved, now):
 
 def dump(state):
     return json.dumps(state, indent=2, sort_keys=True) + '\n'
+
+
+# --------------------------------------------------------------------------- report
+
+def report_section(result, check_mode=False):
+    """The ``repair`` check of a host's report entry, from what cloudos_repair returned."""
+    if not isinstance(result, dict) or 'items' not in result:
+        return {'status': 'critical', 'summary': 'repair did not run', 'metrics': {}, 'findings': [
+            {'check': 'repair', 'severity': 'critical', 'message': 'cloudos_repair did not run on this host: %s'
+             % (result or {}).get('msg', 'no result'), 'action': 'Run the repair by hand: systemctl status cloudos-*; docker ps -a'}]}
+    items = result['items']
+    acted = [e for e in items if e.get('action')]
+    findings = []
+    for entry in items:
+        if entry['key'] not in (result.get('escalate') or []):
+            continue
+        what = '%s %s' % (entry['kind'], entry['name'])
+        if entry.get('action') and entry.get('result'):
+            message = '%s is still not up after %s (%s; now %s)' % (
+                what, entry['action'], entry.get('result'), entry.get('state_after', entry.get('state', '?')))
+        else:
+            message = '%s needs a person: %s' % (what, entry.get('reason'))
+        action = ('journalctl -u %s -n 200 --no-pager; systemctl status %s' % (entry['name'], entry['name'])
+                  if entry['kind'] == 'unit' else 'docker logs --tail 200 %s; docker inspect %s' % (entry['name'], entry['name']))
+        findings.append({'check': 'repair', 'severity': 'critical', 'message': message, 'action': action})
+    verb = 'would restart' if check_mode else 'restarted'
+    summary = '%s %d (%d recovered), %d left alone, %d need a person' % (
+        verb, len(acted), len(result.get('recovered') or []), len(result.get('left_alone') or []),
+        len(result.get('escalate') or []))
+    return {
+        'status': 'critical' if findings else 'ok',
+        'summary': summary,
+        'metrics': {'restarted': len(acted), 'recovered': len(result.get('recovered') or []),
+                    'left_alone': len(result.get('left_alone') or []), 'escalate': len(result.get('escalate') or [])},
+        'findings': findings,
+        'details': {'items': [dict((k, e.get(k)) for k in ('key', 'state', 'action', 'reason', 'result', 'state_after')
+                                   if e.get(k) is not None) for e in items]},
+    }
+
+
+def report_record(after, result, check_mode=False):
+    """A host's report entry: its health after the repair, plus the ``repair`` check."""
+    record = dict(after) if isinstance(after, dict) else {'status': 'critical', 'checks': {}, 'findings': []}
+    section = report_section(result, check_mode)
+    record['checks'] = dict(record.get('checks') or {}, repair=section)
+    record['findings'] = list(record.get('findings') or []) + section['findings']
+    return record

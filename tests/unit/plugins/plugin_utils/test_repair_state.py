@@ -16,8 +16,8 @@ DAY = 86400
 
 def entry(key, **kw):
     kind, name = key.split(':', 1)
-    data = {'kind': kind, 'name': name, 'key': key, 'action': None, 'healthy': False, 'disposition': 'ok',
-            'reason': ''}
+    data = {'kind': kind, 'name': name, 'key': key, 'state': 'failed/failed', 'action': None, 'healthy': False,
+            'disposition': 'ok', 'reason': ''}
     data.update(kw)
     return data
 
@@ -99,3 +99,19 @@ def test_a_healthy_fleet_leaves_the_state_unchanged():
     state = rs.update(rs.empty(), res, T0, DAY)
     assert state == rs.empty()
     assert rs.dump(rs.update(state, res, T0 + timedelta(hours=1), DAY)) == rs.dump(state)
+
+
+def test_report_record_adds_the_repair_check_and_its_findings():
+    after = {'status': 'ok', 'checks': {'services': {'status': 'ok', 'summary': '', 'metrics': {}, 'findings': []}},
+             'findings': []}
+    res = result(acted('unit:api', 'still failing'), acted('unit:web', 'recovered'),
+                 entry('container:db', disposition='left alone', reason='stopped by a person'),
+                 escalate=['unit:api'])
+    res.update(recovered=['unit:web'], left_alone=['container:db'])
+    record = rs.report_record(after, res)
+    section = record['checks']['repair']
+    assert section['status'] == 'critical'
+    assert section['summary'] == 'restarted 2 (1 recovered), 1 left alone, 1 need a person'
+    assert record['findings'][0]['message'].startswith('unit api is still not up after start (still failing')
+    assert [i['key'] for i in section['details']['items']] == ['unit:api', 'unit:web', 'container:db']
+    assert rs.report_record(None, {'msg': 'boom'})['checks']['repair']['status'] == 'critical'
