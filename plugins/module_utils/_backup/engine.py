@@ -161,6 +161,27 @@ def _system_state_archive(sink, files):
     return records
 
 
+def _stop_containers(host, names, timeout, stopped):
+    """Stop the running ones of ``names``; each one stopped is added to ``stopped`` at once."""
+    for name in names:
+        if host.container_state(name):
+            host.stop_container(name, timeout)
+            stopped.append(name)
+
+
+def _start_again(host, stopped, result):
+    """Start every container in ``stopped`` (also after a failure) and say in ``result`` how it went."""
+    restart_errors = []
+    for name in stopped:
+        try:
+            host.start_container(name)
+        except Exception as exc:  # pylint: disable=broad-except
+            restart_errors.append('%s: %s' % (name, exc))
+    result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
+    if restart_errors:
+        result['warnings'].append('could not start again: %s' % '; '.join(restart_errors))
+
+
 # --------------------------------------------------------------------------------------------
 # state: present
 # --------------------------------------------------------------------------------------------
@@ -257,10 +278,7 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
     try:
         os.mkdir(work, 0o700)
         _root_only(work, True)
-        for name in containers:
-            if host.container_state(name):
-                host.stop_container(name, params.get('stop_timeout', 30))
-                stopped.append(name)
+        _stop_containers(host, containers, params.get('stop_timeout', 30), stopped)
         taken = set()
         manifest_sources, archives = [], {}
         for src in sources:
@@ -338,15 +356,7 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
         shutil.rmtree(work, ignore_errors=True)
         raise
     finally:
-        restart_errors = []
-        for name in stopped:
-            try:
-                host.start_container(name)
-            except Exception as exc:  # pylint: disable=broad-except
-                restart_errors.append('%s: %s' % (name, exc))
-        result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
-        if restart_errors:
-            result['warnings'].append('could not start again: %s' % '; '.join(restart_errors))
+        _start_again(host, stopped, result)
     result['warnings'].extend(warnings)
     return manifest
 
@@ -661,10 +671,7 @@ def restore(params, host, check_mode=False, diff_mode=False):
         host.container_state(name)
     stopped = []
     try:
-        for name in containers:
-            if host.container_state(name):
-                host.stop_container(name, params.get('stop_timeout', 30))
-                stopped.append(name)
+        _stop_containers(host, containers, params.get('stop_timeout', 30), stopped)
         for tgt, records, needed, entry in plans:
             if not needed:
                 continue
@@ -679,15 +686,7 @@ def restore(params, host, check_mode=False, diff_mode=False):
                 raise BackupError('restoring %s into %s failed: %s' % (src['name'], tgt['target'], exc))
             entry['duration_s'] = round(time.time() - started, 3)
     finally:
-        restart_errors = []
-        for name in stopped:
-            try:
-                host.start_container(name)
-            except Exception as exc:  # pylint: disable=broad-except
-                restart_errors.append('%s: %s' % (name, exc))
-        result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
-        if restart_errors:
-            warnings.append('could not start again: %s' % '; '.join(restart_errors))
+        _start_again(host, stopped, result)
     if compare:
         result['compare'] = _compare(plans, compare)
     return result
