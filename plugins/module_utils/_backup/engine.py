@@ -283,18 +283,9 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
         manifest_sources, archives = [], {}
         for src in sources:
             archive_name, index_name = sets.archive_names(src['kind'], src['name'], taken)
-            sink = arch.CompressedWriter(os.path.join(work, archive_name), level, compressor)
-            index = arch._HashingFile(os.path.join(work, index_name))  # pylint: disable=protected-access
-            try:
-                buffered = _Buffered(index)
-                counts = arch.write_tree(sink, buffered, src['location'], params.get('exclude'), warnings)
-                buffered.flush()
-                archives[archive_name] = sink.close(durable)
-                archives[index_name] = index.finish(durable)
-            except BaseException:
-                sink.abort()
-                index.abort()
-                raise
+            counts = _write_archive(os.path.join(work, archive_name), os.path.join(work, index_name), level,
+                                    compressor, durable, archives,
+                                    _tree_filler(src['location'], params.get('exclude'), warnings))
             entry = dict((k, v) for k, v in src.items() if k != 'location')
             entry.update({'archive': archive_name, 'index': index_name, 'path': src['location']})
             entry.update(counts)
@@ -302,18 +293,8 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
         if items:
             files, status = host.system_state(items)
             archive_name, index_name = sets.archive_names('system', 'state', taken)
-            sink = arch.CompressedWriter(os.path.join(work, archive_name), level, compressor)
-            index = arch._HashingFile(os.path.join(work, index_name))  # pylint: disable=protected-access
-            try:
-                records = _system_state_archive(sink, files)
-                for record in records:
-                    index.write((json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode())
-                archives[archive_name] = sink.close(durable)
-                archives[index_name] = index.finish(durable)
-            except BaseException:
-                sink.abort()
-                index.abort()
-                raise
+            _write_archive(os.path.join(work, archive_name), os.path.join(work, index_name), level,
+                           compressor, durable, archives, _system_state_filler(files))
             manifest_sources.append({'kind': 'system_state', 'name': 'system_state', 'archive': archive_name,
                                      'index': index_name, 'root': 'system-state', 'items': status,
                                      'files': len(files), 'bytes': sum(len(v) for v in files.values())})
@@ -359,6 +340,41 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
         _start_again(host, stopped, result)
     result['warnings'].extend(warnings)
     return manifest
+
+
+def _write_archive(archive_path, index_path, level, compressor, durable, archives, fill):
+    """One archive and its file index, filled by ``fill(sink, index)`` (its answer is returned).
+
+    Both files are recorded in ``archives`` (size and SHA-256) when complete, and removed again
+    on any failure.
+    """
+    sink = arch.CompressedWriter(archive_path, level, compressor)
+    index = arch._HashingFile(index_path)  # pylint: disable=protected-access
+    try:
+        answer = fill(sink, index)
+        archives[os.path.basename(archive_path)] = sink.close(durable)
+        archives[os.path.basename(index_path)] = index.finish(durable)
+    except BaseException:
+        sink.abort()
+        index.abort()
+        raise
+    return answer
+
+
+def _tree_filler(location, exclude, warnings):
+    def fill(sink, index):
+        buffered = _Buffered(index)
+        counts = arch.write_tree(sink, buffered, location, exclude, warnings)
+        buffered.flush()
+        return counts
+    return fill
+
+
+def _system_state_filler(files):
+    def fill(sink, index):
+        for record in _system_state_archive(sink, files):
+            index.write((json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode())
+    return fill
 
 
 class _Buffered(object):

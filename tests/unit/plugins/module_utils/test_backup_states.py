@@ -11,6 +11,8 @@ import pytest
 from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, states
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
 
+from backup_helpers import config_dir
+
 
 class Host(object):
     """No Docker: only containers that can be stopped and (unless ``fail_start``) started again."""
@@ -36,10 +38,7 @@ class Host(object):
 
 @pytest.fixture
 def src(tmp_path):
-    path = tmp_path / 'etc' / 'cloudos'
-    path.mkdir(parents=True)
-    (path / 'cloudos.yml').write_text('api: {port: 8080}\n')
-    return path
+    return config_dir(tmp_path)
 
 
 def params(dest, src=None, **over):
