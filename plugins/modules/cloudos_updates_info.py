@@ -25,14 +25,8 @@ options:
     type: str
     choices: [auto, apt, dnf]
     default: auto
-attributes:
-  check_mode:
-    description: Can run in check mode and return the changes it would make.
-    support: full
-    details: Read-only; the same result in check mode.
-  diff_mode:
-    description: Returns details on what changed (or would change) in C(diff).
-    support: none
+extends_documentation_fragment:
+  - cloudos.ops.info_module
 '''
 
 EXAMPLES = r'''
