@@ -210,7 +210,8 @@ class System:
             write_atomic(target, content, mode, move=self.move)
         except OSError:
             raise
-        except Exception as exc:  # module.atomic_move raises a plain Exception; the transaction rolls back on OSError
+        except Exception as exc:  # pylint: disable=broad-except
+            # module.atomic_move raises a plain Exception; the transaction rolls back on OSError.
             raise OSError(str(exc)) from exc
         # Our files always get our mode, also when they existed with another one.
         os.chmod(target, mode)
