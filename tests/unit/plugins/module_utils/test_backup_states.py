@@ -48,9 +48,10 @@ def params(dest, src=None, **over):
     return base
 
 
-@pytest.mark.parametrize('over, message', [({'retention': {'keep_daily': -2, 'keep_days': None}},
-                                             'retention.keep_daily: -2 is negative'),
-                                            ({'stop_timeout': -1}, 'stop_timeout: -1 is negative')])
+@pytest.mark.parametrize('over, message', [
+    ({'retention': {'keep_daily': -2, 'keep_days': None}}, 'retention.keep_daily: -2 is negative'),
+    ({'stop_timeout': -1}, 'stop_timeout: -1 is negative'),
+])
 def test_negative_numbers_are_refused(tmp_path, over, message):
     with pytest.raises(BackupError, match=message):
         states.run(params(tmp_path, **over), Host())
