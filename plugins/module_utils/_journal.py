@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.cloudos.ops.plugins.module_utils._common import human_size
+
 _ARCHIVED = re.compile(r'^(?P<prefix>.+)@(?P<seqid>[0-9a-f]{32})-(?P<seqnum>[0-9a-f]{16})-(?P<realtime>[0-9a-f]{16})\.journal$')
 _CORRUPTED = re.compile(r'^(?P<prefix>.+)@(?P<realtime>[0-9a-f]{16})-(?P<random>[0-9a-f]{16})\.journal~$')
 _SIZE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(i?B?)?\s*$', re.I)
@@ -35,7 +37,14 @@ DIRECTORIES = ('/var/log/journal', '/run/log/journal')
 
 
 class JournalError(Exception):
-    """Bad input; the message names the parameter and the value."""
+    """Bad input or a failed vacuum; the message names the parameter and the value.
+
+    ``result`` holds what the module returns with the failure (empty for bad input).
+    """
+
+    def __init__(self, msg, result=None):
+        super().__init__(msg)
+        self.result = result or {}
 
 
 def parse_size(text, name='vacuum_size'):
@@ -214,10 +223,62 @@ def vacuum_args(vacuum_size=None, vacuum_files=None, vacuum_time=None):
     return args
 
 
-def human(value):
-    value = float(value or 0)
-    for unit in ('B', 'K', 'M', 'G', 'T'):
-        if value < 1024 or unit == 'T':
-            return ('%d%s' % (value, unit)) if unit == 'B' else ('%.1f%s' % (value, unit))
-        value /= 1024.0
-    return '%dB' % value  # pragma: no cover
+def check_params(params):
+    """``(size, span)`` from the module's options, or JournalError naming the bad one."""
+    size = parse_size(params['vacuum_size'])
+    span = parse_timespan(params['vacuum_time'])
+    if params['vacuum_files'] is not None and params['vacuum_files'] < 1:
+        raise JournalError('vacuum_files must be at least 1, got %r' % params['vacuum_files'])
+    if size is not None and size <= 0:
+        raise JournalError('vacuum_size must be more than 0, got %r' % params['vacuum_size'])
+    return size, span
+
+
+def listing(found):
+    """Diff text of ``{directory: [{path, bytes}]}``: one ``path size`` line per file."""
+    lines = []
+    for directory in sorted(found):
+        for item in found[directory]:
+            lines.append('%s %s' % (item['path'], human_size(item['bytes'])))
+    return '\n'.join(lines) + ('\n' if lines else '')
+
+
+def _removed(before, after):
+    paths_after = set(f['path'] for files in after.values() for f in files)
+    return [dict(path=f['path'], bytes=f['bytes']) for files in before.values() for f in files
+            if f['path'] not in paths_after]
+
+
+def vacuum(params, limits, journalctl, run, now_usec, check_mode=False, diff_mode=False):
+    """The module's run: plan, then (unless ``check_mode``) let journalctl vacuum and report what went.
+
+    ``limits``: :func:`check_params`' answer; ``run(argv) -> (rc, stdout, stderr)``. Raises
+    JournalError (with the result so far) when journalctl fails.
+    """
+    size, span = limits
+    before = scan(params['directories'])
+    planned = plan(before, now_usec, size, params['vacuum_files'], span)
+    out = dict(changed=False, usage_before=planned['usage'], directories=planned['directories'])
+    if not check_mode:
+        argv = [journalctl] + vacuum_args(params['vacuum_size'], params['vacuum_files'], params['vacuum_time'])
+        rc, stdout, stderr = run(argv)
+        if rc != 0:
+            raise JournalError('%s failed (rc %d): %s' % (' '.join(argv), rc, (stderr or stdout).strip()), out)
+        after = scan(params['directories'])
+        removed = _removed(before, after)
+        out.update(removed=removed, bytes_freed=sum(r['bytes'] for r in removed),
+                   usage_after=sum(f['bytes'] for files in after.values() for f in files),
+                   journalctl_output=(stderr or '') + (stdout or ''))
+    else:
+        planned_paths = set(r['path'] for r in planned['remove'])
+        after = dict((d, [f for f in files if f['path'] not in planned_paths]) for d, files in before.items())
+        removed = planned['remove']
+        out.update(removed=removed, bytes_freed=planned['bytes'], usage_after=planned['usage_after'])
+    out['changed'] = bool(removed)
+    if removed and diff_mode:
+        out['diff'] = {'before': listing(before), 'after': listing(after)}
+    rc, stdout, stderr = run([journalctl, '--disk-usage'])
+    out['disk_usage'] = (stdout or stderr).strip()
+    out['msg'] = '%s %d archived journal file(s), %s' % (
+        'would remove' if check_mode else 'removed', len(out['removed']), human_size(out['bytes_freed']))
+    return out

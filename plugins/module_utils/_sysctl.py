@@ -21,7 +21,8 @@ import json
 import os
 import re
 import stat
-import tempfile
+
+from ansible_collections.cloudos.ops.plugins.module_utils._common import write_atomic
 
 # The guide's "Performance Optimization" values (memory and network parts).
 GUIDE_PROFILE = {
@@ -150,10 +151,15 @@ def parse_scheduler(text):
 # --------------------------------------------------------------------------- adapter
 
 class System:
-    """The only code that reads or writes the machine. Every path is below ``root``."""
+    """The only code that reads or writes the machine. Every path is below ``root``.
 
-    def __init__(self, root='/'):
+    ``move(src, dest)`` puts a finished temporary file in place: the module passes
+    ``module.atomic_move`` (SELinux contexts), tests leave the default ``os.replace``.
+    """
+
+    def __init__(self, root='/', move=None):
         self.root = os.path.abspath(root or '/')
+        self.move = move
 
     def path(self, abspath):
         return os.path.join(self.root, abspath.lstrip('/'))
@@ -200,18 +206,15 @@ class System:
         directory = os.path.dirname(target)
         if not os.path.isdir(directory):
             os.makedirs(directory, dir_mode)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), dir=directory)
         try:
-            with os.fdopen(fd, 'w') as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            write_atomic(target, content, mode, move=self.move)
+        except OSError:
             raise
+        except Exception as exc:  # pylint: disable=broad-except
+            # module.atomic_move raises a plain Exception; the transaction rolls back on OSError.
+            raise OSError(str(exc)) from exc
+        # Our files always get our mode, also when they existed with another one.
+        os.chmod(target, mode)
 
     def remove(self, abspath):
         try:
@@ -755,4 +758,43 @@ def diff(result):
         if content != old:
             out.append({'before_header': path, 'after_header': path,
                         'before': old or '', 'after': content or ''})
+    return out
+
+
+# --------------------------------------------------------------------------- module
+
+# The module's options that name our persistence files (passed on to plan and plan_revert).
+FILE_OPTIONS = ('sysctl_file', 'state_file', 'udev_rules_file', 'systemd_unit')
+PLAN_OPTIONS = ('settings', 'profile', 'cpu_governor', 'cpu_boost', 'io_scheduler', 'read_ahead_kb',
+                'block_devices', 'block_devices_exclude', 'persist', 'strict', 'allow_host_wide')
+
+
+def plan_from_params(system, params):
+    """The module's one decision: validate ``params`` beyond the argument spec and plan. Touches nothing."""
+    unit = params['systemd_unit']
+    if '/' in unit or not unit.endswith('.service'):
+        raise TuneError('systemd_unit: %r must be a unit file name ending in .service' % unit)
+    files = dict((name, params[name]) for name in FILE_OPTIONS)
+    if params['state'] == 'reverted':
+        return plan_revert(system, strict=params['strict'], **files)
+    return plan(system, **dict(files, **dict((name, params[name]) for name in PLAN_OPTIONS)))
+
+
+def needs_daemon_reload(system, result):
+    """Whether systemd must re-read its unit files after ``apply`` (only on a real root with systemd running)."""
+    return bool(result.reload_systemd and system.root == '/' and system.exists('/run/systemd/system'))
+
+
+def module_result(result):
+    """What the module returns for a plan (applied or, in check mode, predicted)."""
+    out = dict(
+        changed=result.changed,
+        sysctl=result.sysctl,
+        sysfs=result.sysfs,
+        unsupported=result.unsupported,
+        notes=result.notes,
+        files=[path for path, content, _mode, _old in result.files if content is not None],
+    )
+    if result.changed:
+        out['diff'] = diff(result)
     return out

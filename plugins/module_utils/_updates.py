@@ -104,3 +104,57 @@ def summary(manager, packages):
         'security': security,
         'packages': sorted(packages, key=lambda p: (not p['security'], p['name'])),
     }
+
+
+class UpdatesError(Exception):
+    """A package manager that cannot be found or fails; the message says which and why."""
+
+
+APT_ARGS = ['-s', '-q', '-o', 'Debug::NoLocking=1', 'dist-upgrade']
+
+
+def pick_manager(manager, find):
+    """``apt`` or ``dnf`` for ``manager`` (``auto``: apt where ``find('apt-get')`` answers, else dnf)."""
+    if manager != 'auto':
+        return manager
+    if find('apt-get'):
+        return 'apt'
+    if find('dnf'):
+        return 'dnf'
+    raise UpdatesError('manager=auto: neither apt-get nor dnf found on this host')
+
+
+def apt(apt_get, run):
+    """Pending apt updates, from a simulated ``dist-upgrade`` (changes nothing, takes no lock)."""
+    argv = [apt_get] + APT_ARGS
+    rc, out, err = run(argv)
+    if rc != 0:
+        raise UpdatesError('%s failed (rc %d): %s' % (' '.join(argv), rc, (err or out).strip()))
+    return summary('apt', parse_apt_simulation(out))
+
+
+def dnf(binary, run):
+    """Pending dnf updates from the cache, with their security advisories."""
+    rc, out, err = run([binary, '-q', '-C', 'check-update'])
+    if rc not in (0, 100):
+        raise UpdatesError('dnf check-update failed (rc %d): %s' % (rc, (err or out).strip()))
+    packages = parse_dnf_check_update(out)
+    rc, info, err = run([binary, '-q', '-C', 'updateinfo', 'list', '--security', '--available'])
+    if rc != 0:
+        raise UpdatesError('dnf updateinfo failed (rc %d): %s' % (rc, (err or info).strip()))
+    return summary('dnf', merge_dnf(packages, parse_dnf_updateinfo(info)))
+
+
+def pending(manager, run, find):
+    """The module's answer. ``run(argv) -> (rc, out, err)``; ``find(name, required=False)`` -> path.
+
+    ``find`` is called with ``required=True`` for the manager's own binary, so the module's
+    ``get_bin_path`` reports a missing one in its usual words.
+    """
+    manager = pick_manager(manager, find)
+    if manager == 'apt':
+        result = apt(find('apt-get', required=True), run)
+    else:
+        result = dnf(find('dnf', required=True), run)
+    return {'changed': False, 'updates': result,
+            'msg': '%d pending update(s), %d security' % (result['count'], result['security_count'])}

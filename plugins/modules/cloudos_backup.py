@@ -275,26 +275,15 @@ containers:
   sample: {"stopped": ["prometheus"], "restart_errors": []}
 '''
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, sets
+from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, states
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.host import Host
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
-
-DEFAULT_PATHS = ['/etc/cloudos', '/opt/cloudos/config']
-
-
-def _set_list(dest):
-    try:
-        complete, _others = sets.list_sets(dest)
-    except BackupError:
-        return ''
-    return ''.join('%s\n' % item['id'] for item in complete)
+from ansible_collections.cloudos.ops.plugins.module_utils._common import set_c_locale
 
 
-def run_module():
+def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type='str', choices=['present', 'verified', 'restored', 'pruned'], default='present'),
@@ -323,69 +312,15 @@ def run_module():
         ),
         supports_check_mode=True,
     )
-    params = dict(module.params)
-    state = params['state']
-    host = Host(lambda argv: module.run_command(argv, environ_update={'LANG': 'C', 'LC_ALL': 'C'}),
-                params['docker_host'])
-    if params['retention']:
-        params['retention'] = dict((k, v) for k, v in params['retention'].items() if v is not None)
-        for key, value in params['retention'].items():
-            if value < 0:
-                module.fail_json(msg='retention.%s: %d is negative' % (key, value))
-    if params['stop_timeout'] < 0:
-        module.fail_json(msg='stop_timeout: %d is negative' % params['stop_timeout'])
+    set_c_locale(module)
+    host = Host(module.run_command, module.params['docker_host'])
     try:
-        if state == 'present':
-            if params['paths'] is None:
-                params['paths'] = list(DEFAULT_PATHS)
-            before = _set_list(params['dest'])
-            result = engine.create_set(params, host, check_mode=module.check_mode)
-            if result['changed']:
-                after = before
-                if not module.check_mode:
-                    after = _set_list(params['dest'])
-                else:
-                    doomed = set(d['id'] for d in (result.get('retention') or {}).get('delete', []))
-                    ids = [i for i in before.split('\n') if i and i not in doomed]
-                    if result['backup_id'] not in ids:
-                        ids.append(result['backup_id'])
-                    after = ''.join('%s\n' % i for i in sorted(ids))
-                result['diff'] = {'before_header': '%s (sets)' % params['dest'], 'before': before,
-                                  'after_header': '%s (sets)' % params['dest'], 'after': after}
-        elif state == 'pruned':
-            before = _set_list(params['dest'])
-            result = engine.prune(params, check_mode=module.check_mode)
-            doomed = set(d['id'] for d in result['retention']['delete'])
-            after = ''.join('%s\n' % i for i in before.split('\n') if i and i not in doomed)
-            if result['changed']:
-                result['diff'] = {'before': before, 'after': after}
-        elif state == 'verified':
-            result = engine.verify(params)
-            if not result['ok'] and params['fail_on_mismatch']:
-                bad = [r for r in result['verified'] if not r['ok']]
-                module.fail_json(msg='%d set(s) do not verify: %s' % (len(bad), '; '.join(
-                    '%s (%s)' % (r['backup_id'], ', '.join('%s: %s' % (m['file'], m['problem']) for m in r['mismatches']))
-                    for r in bad)), **result)
-        else:
-            result = engine.restore(params, host, check_mode=module.check_mode, diff_mode=module._diff)
-            if not module._diff or not result['diff']:
-                result.pop('diff', None)
-            bad = [c for c in result.get('compare', []) if c.get('manifest') and not c['manifest']['ok']]
-            if bad:
-                module.fail_json(msg='restored files differ from the backup index: %s'
-                                 % ', '.join('%s (%d problems)' % (c['name'], len(c['manifest']['problems'])) for c in bad),
-                                 **result)
+        result = states.run(module.params, host, check_mode=module.check_mode, diff_mode=module._diff)
     except BackupError as exc:
-        module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='%s: %s' % (state, exc), exception=traceback.format_exc())
+        module.fail_json(**states.failure(exc))
     for warning in result.pop('warnings', []) or []:
         module.warn(warning)
     module.exit_json(**result)
-
-
-def main():
-    run_module()
 
 
 if __name__ == '__main__':

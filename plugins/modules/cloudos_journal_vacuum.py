@@ -97,14 +97,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _journal as journal
-
-
-def _listing(found):
-    lines = []
-    for directory in sorted(found):
-        for item in found[directory]:
-            lines.append('%s %s' % (item['path'], journal.human(item['bytes'])))
-    return '\n'.join(lines) + ('\n' if lines else '')
+from ansible_collections.cloudos.ops.plugins.module_utils._common import set_c_locale
 
 
 def main():
@@ -118,48 +111,15 @@ def main():
         required_one_of=[('vacuum_time', 'vacuum_size', 'vacuum_files')],
         supports_check_mode=True,
     )
-    params = module.params
+    set_c_locale(module)
     try:
-        size = journal.parse_size(params['vacuum_size'])
-        span = journal.parse_timespan(params['vacuum_time'])
+        limits = journal.check_params(module.params)
+        journalctl = module.get_bin_path('journalctl', required=True)
+        result = journal.vacuum(module.params, limits, journalctl, module.run_command, int(time.time() * 1000000),
+                                check_mode=module.check_mode, diff_mode=module._diff)
     except journal.JournalError as exc:
-        module.fail_json(msg=str(exc))
-    if params['vacuum_files'] is not None and params['vacuum_files'] < 1:
-        module.fail_json(msg='vacuum_files must be at least 1, got %r' % params['vacuum_files'])
-    if size is not None and size <= 0:
-        module.fail_json(msg='vacuum_size must be more than 0, got %r' % params['vacuum_size'])
-    journalctl = module.get_bin_path('journalctl', required=True)
-
-    before = journal.scan(params['directories'])
-    result = journal.plan(before, int(time.time() * 1000000), size, params['vacuum_files'], span)
-    out = dict(changed=False, usage_before=result['usage'], directories=result['directories'])
-
-    if module.check_mode:
-        out.update(changed=bool(result['remove']), removed=result['remove'], bytes_freed=result['bytes'],
-                   usage_after=result['usage_after'])
-        if result['remove'] and module._diff:
-            planned = set(r['path'] for r in result['remove'])
-            after = dict((d, [f for f in files if f['path'] not in planned]) for d, files in before.items())
-            out['diff'] = {'before': _listing(before), 'after': _listing(after)}
-    else:
-        argv = [journalctl] + journal.vacuum_args(params['vacuum_size'], params['vacuum_files'], params['vacuum_time'])
-        rc, stdout, stderr = module.run_command(argv, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
-        if rc != 0:
-            module.fail_json(msg='%s failed (rc %d): %s' % (' '.join(argv), rc, (stderr or stdout).strip()), **out)
-        after = journal.scan(params['directories'])
-        paths_after = set(f['path'] for files in after.values() for f in files)
-        removed = [dict(path=f['path'], bytes=f['bytes']) for files in before.values() for f in files
-                   if f['path'] not in paths_after]
-        usage_after = sum(f['bytes'] for files in after.values() for f in files)
-        out.update(changed=bool(removed), removed=removed, bytes_freed=sum(r['bytes'] for r in removed),
-                   usage_after=usage_after, journalctl_output=(stderr or '') + (stdout or ''))
-        if removed and module._diff:
-            out['diff'] = {'before': _listing(before), 'after': _listing(after)}
-    rc, stdout, stderr = module.run_command([journalctl, '--disk-usage'], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
-    out['disk_usage'] = (stdout or stderr).strip()
-    out['msg'] = '%s %d archived journal file(s), %s' % (
-        'would remove' if module.check_mode else 'removed', len(out['removed']), journal.human(out['bytes_freed']))
-    module.exit_json(**out)
+        module.fail_json(msg=str(exc), **exc.result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -209,9 +209,18 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _sysctl
+from ansible_collections.cloudos.ops.plugins.module_utils._common import set_c_locale
 
 
-def run_module():
+def _daemon_reload(module):
+    systemctl = module.get_bin_path('systemctl')
+    if systemctl:
+        rc, _out, err = module.run_command([systemctl, 'daemon-reload'], environ_update={'LANG': 'C'})
+        if rc != 0:
+            module.warn('systemctl daemon-reload failed: %s' % err.strip())
+
+
+def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type='str', choices=['present', 'reverted'], default='present'),
@@ -234,48 +243,18 @@ def run_module():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    system = _sysctl.System(p['root'])
-    files = dict(sysctl_file=p['sysctl_file'], state_file=p['state_file'],
-                 udev_rules_file=p['udev_rules_file'], systemd_unit=p['systemd_unit'])
-    if '/' in p['systemd_unit'] or not p['systemd_unit'].endswith('.service'):
-        module.fail_json(msg='systemd_unit: %r must be a unit file name ending in .service' % p['systemd_unit'])
+    set_c_locale(module)
+    system = _sysctl.System(module.params['root'], move=module.atomic_move)
     try:
-        if p['state'] == 'reverted':
-            plan = _sysctl.plan_revert(system, strict=p['strict'], **files)
-        else:
-            plan = _sysctl.plan(
-                system, settings=p['settings'], profile=p['profile'], cpu_governor=p['cpu_governor'],
-                cpu_boost=p['cpu_boost'], io_scheduler=p['io_scheduler'], read_ahead_kb=p['read_ahead_kb'],
-                block_devices=p['block_devices'], block_devices_exclude=p['block_devices_exclude'],
-                persist=p['persist'], strict=p['strict'], allow_host_wide=p['allow_host_wide'], **files)
-        if plan.changed and not module.check_mode:
-            _sysctl.apply(system, plan)
+        plan = _sysctl.plan_from_params(system, module.params)
+        if not module.check_mode:
+            if plan.changed:
+                _sysctl.apply(system, plan)
+            if _sysctl.needs_daemon_reload(system, plan):
+                _daemon_reload(module)
     except _sysctl.TuneError as exc:
         module.fail_json(msg=str(exc))
-
-    if plan.reload_systemd and not module.check_mode and system.root == '/' and system.exists('/run/systemd/system'):
-        systemctl = module.get_bin_path('systemctl')
-        if systemctl:
-            rc, _out, err = module.run_command([systemctl, 'daemon-reload'], environ_update={'LANG': 'C'})
-            if rc != 0:
-                module.warn('systemctl daemon-reload failed: %s' % err.strip())
-
-    result = dict(
-        changed=plan.changed,
-        sysctl=plan.sysctl,
-        sysfs=plan.sysfs,
-        unsupported=plan.unsupported,
-        notes=plan.notes,
-        files=[path for path, content, _mode, _old in plan.files if content is not None],
-    )
-    if plan.changed:
-        result['diff'] = _sysctl.diff(plan)
-    module.exit_json(**result)
-
-
-def main():
-    run_module()
+    module.exit_json(**_sysctl.module_result(plan))
 
 
 if __name__ == '__main__':

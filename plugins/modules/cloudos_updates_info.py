@@ -25,14 +25,8 @@ options:
     type: str
     choices: [auto, apt, dnf]
     default: auto
-attributes:
-  check_mode:
-    description: Can run in check mode and return the changes it would make.
-    support: full
-    details: Read-only; the same result in check mode.
-  diff_mode:
-    description: Returns details on what changed (or would change) in C(diff).
-    support: none
+extends_documentation_fragment:
+  - cloudos.ops.info_module
 '''
 
 EXAMPLES = r'''
@@ -61,30 +55,7 @@ updates:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _updates as updates
-
-ENV = {'LANG': 'C', 'LC_ALL': 'C', 'DEBIAN_FRONTEND': 'noninteractive'}
-
-
-def apt(module):
-    apt_get = module.get_bin_path('apt-get', required=True)
-    argv = [apt_get, '-s', '-q', '-o', 'Debug::NoLocking=1', 'dist-upgrade']
-    rc, out, err = module.run_command(argv, environ_update=ENV)
-    if rc != 0:
-        module.fail_json(msg='%s failed (rc %d): %s' % (' '.join(argv), rc, (err or out).strip()))
-    return updates.summary('apt', updates.parse_apt_simulation(out))
-
-
-def dnf(module):
-    binary = module.get_bin_path('dnf', required=True)
-    rc, out, err = module.run_command([binary, '-q', '-C', 'check-update'], environ_update=ENV)
-    if rc not in (0, 100):
-        module.fail_json(msg='dnf check-update failed (rc %d): %s' % (rc, (err or out).strip()))
-    packages = updates.parse_dnf_check_update(out)
-    rc, info, err = module.run_command([binary, '-q', '-C', 'updateinfo', 'list', '--security', '--available'],
-                                       environ_update=ENV)
-    if rc != 0:
-        module.fail_json(msg='dnf updateinfo failed (rc %d): %s' % (rc, (err or info).strip()))
-    return updates.summary('dnf', updates.merge_dnf(packages, updates.parse_dnf_updateinfo(info)))
+from ansible_collections.cloudos.ops.plugins.module_utils._common import set_c_locale
 
 
 def main():
@@ -92,17 +63,12 @@ def main():
         argument_spec=dict(manager=dict(type='str', choices=['auto', 'apt', 'dnf'], default='auto')),
         supports_check_mode=True,
     )
-    manager = module.params['manager']
-    if manager == 'auto':
-        if module.get_bin_path('apt-get'):
-            manager = 'apt'
-        elif module.get_bin_path('dnf'):
-            manager = 'dnf'
-        else:
-            module.fail_json(msg='manager=auto: neither apt-get nor dnf found on this host')
-    result = apt(module) if manager == 'apt' else dnf(module)
-    module.exit_json(changed=False, updates=result,
-                     msg='%d pending update(s), %d security' % (result['count'], result['security_count']))
+    set_c_locale(module, DEBIAN_FRONTEND='noninteractive')
+    try:
+        result = updates.pending(module.params['manager'], module.run_command, module.get_bin_path)
+    except updates.UpdatesError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@
 
 Pure logic lives in ``retention``, ``sets`` (names, manifests) and ``plan`` (restore
 comparisons); ``archive`` streams tar data through a compressor and extracts it with
-member checks of its own; ``engine`` ties them together; ``host`` is the only part that
-talks to Docker and runs commands.
+member checks of its own; ``engine`` ties them together; ``states`` is what the module does
+per ``state`` (option checks, set-list diffs, failures with results); ``host`` is the only part
+that talks to Docker and runs commands.
 """

@@ -209,44 +209,33 @@ class _HashingReader(object):
 
 
 class _NameCache(object):
+    """User and group names for ids and ids for names, each looked up once per run."""
+
     def __init__(self):
         self._users = {}
         self._groups = {}
 
-    def user(self, uid):
-        if uid not in self._users:
+    @staticmethod
+    def _cached(cache, key, lookup, missing):
+        if key not in cache:
             try:
-                self._users[uid] = pwd.getpwuid(uid).pw_name
+                cache[key] = lookup()
             except KeyError:
-                self._users[uid] = ''
-        return self._users[uid]
+                cache[key] = missing
+        return cache[key]
+
+    def user(self, uid):
+        return self._cached(self._users, uid, lambda: pwd.getpwuid(uid).pw_name, '')
 
     def group(self, gid):
-        if gid not in self._groups:
-            try:
-                self._groups[gid] = grp.getgrgid(gid).gr_name
-            except KeyError:
-                self._groups[gid] = ''
-        return self._groups[gid]
+        return self._cached(self._groups, gid, lambda: grp.getgrgid(gid).gr_name, '')
 
     def uid(self, name, default):
-        key = ('u', name)
-        if key not in self._users:
-            try:
-                self._users[key] = pwd.getpwnam(name).pw_uid if name else None
-            except KeyError:
-                self._users[key] = None
-        found = self._users[key]
+        found = self._cached(self._users, ('u', name), lambda: pwd.getpwnam(name).pw_uid if name else None, None)
         return default if found is None else found
 
     def gid(self, name, default):
-        key = ('g', name)
-        if key not in self._groups:
-            try:
-                self._groups[key] = grp.getgrnam(name).gr_gid if name else None
-            except KeyError:
-                self._groups[key] = None
-        found = self._groups[key]
+        found = self._cached(self._groups, ('g', name), lambda: grp.getgrnam(name).gr_gid if name else None, None)
         return default if found is None else found
 
 

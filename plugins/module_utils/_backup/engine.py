@@ -161,6 +161,27 @@ def _system_state_archive(sink, files):
     return records
 
 
+def _stop_containers(host, names, timeout, stopped):
+    """Stop the running ones of ``names``; each one stopped is added to ``stopped`` at once."""
+    for name in names:
+        if host.container_state(name):
+            host.stop_container(name, timeout)
+            stopped.append(name)
+
+
+def _start_again(host, stopped, result):
+    """Start every container in ``stopped`` (also after a failure) and say in ``result`` how it went."""
+    restart_errors = []
+    for name in stopped:
+        try:
+            host.start_container(name)
+        except Exception as exc:  # pylint: disable=broad-except
+            restart_errors.append('%s: %s' % (name, exc))
+    result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
+    if restart_errors:
+        result['warnings'].append('could not start again: %s' % '; '.join(restart_errors))
+
+
 # --------------------------------------------------------------------------------------------
 # state: present
 # --------------------------------------------------------------------------------------------
@@ -257,26 +278,14 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
     try:
         os.mkdir(work, 0o700)
         _root_only(work, True)
-        for name in containers:
-            if host.container_state(name):
-                host.stop_container(name, params.get('stop_timeout', 30))
-                stopped.append(name)
+        _stop_containers(host, containers, params.get('stop_timeout', 30), stopped)
         taken = set()
         manifest_sources, archives = [], {}
         for src in sources:
             archive_name, index_name = sets.archive_names(src['kind'], src['name'], taken)
-            sink = arch.CompressedWriter(os.path.join(work, archive_name), level, compressor)
-            index = arch._HashingFile(os.path.join(work, index_name))  # pylint: disable=protected-access
-            try:
-                buffered = _Buffered(index)
-                counts = arch.write_tree(sink, buffered, src['location'], params.get('exclude'), warnings)
-                buffered.flush()
-                archives[archive_name] = sink.close(durable)
-                archives[index_name] = index.finish(durable)
-            except BaseException:
-                sink.abort()
-                index.abort()
-                raise
+            counts = _write_archive(os.path.join(work, archive_name), os.path.join(work, index_name), level,
+                                    compressor, durable, archives,
+                                    _tree_filler(src['location'], params.get('exclude'), warnings))
             entry = dict((k, v) for k, v in src.items() if k != 'location')
             entry.update({'archive': archive_name, 'index': index_name, 'path': src['location']})
             entry.update(counts)
@@ -284,18 +293,8 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
         if items:
             files, status = host.system_state(items)
             archive_name, index_name = sets.archive_names('system', 'state', taken)
-            sink = arch.CompressedWriter(os.path.join(work, archive_name), level, compressor)
-            index = arch._HashingFile(os.path.join(work, index_name))  # pylint: disable=protected-access
-            try:
-                records = _system_state_archive(sink, files)
-                for record in records:
-                    index.write((json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode())
-                archives[archive_name] = sink.close(durable)
-                archives[index_name] = index.finish(durable)
-            except BaseException:
-                sink.abort()
-                index.abort()
-                raise
+            _write_archive(os.path.join(work, archive_name), os.path.join(work, index_name), level,
+                           compressor, durable, archives, _system_state_filler(files))
             manifest_sources.append({'kind': 'system_state', 'name': 'system_state', 'archive': archive_name,
                                      'index': index_name, 'root': 'system-state', 'items': status,
                                      'files': len(files), 'bytes': sum(len(v) for v in files.values())})
@@ -338,17 +337,44 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
         shutil.rmtree(work, ignore_errors=True)
         raise
     finally:
-        restart_errors = []
-        for name in stopped:
-            try:
-                host.start_container(name)
-            except Exception as exc:  # pylint: disable=broad-except
-                restart_errors.append('%s: %s' % (name, exc))
-        result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
-        if restart_errors:
-            result['warnings'].append('could not start again: %s' % '; '.join(restart_errors))
+        _start_again(host, stopped, result)
     result['warnings'].extend(warnings)
     return manifest
+
+
+def _write_archive(archive_path, index_path, level, compressor, durable, archives, fill):
+    """One archive and its file index, filled by ``fill(sink, index)`` (its answer is returned).
+
+    Both files are recorded in ``archives`` (size and SHA-256) when complete, and removed again
+    on any failure.
+    """
+    sink = arch.CompressedWriter(archive_path, level, compressor)
+    index = arch._HashingFile(index_path)  # pylint: disable=protected-access
+    try:
+        answer = fill(sink, index)
+        archives[os.path.basename(archive_path)] = sink.close(durable)
+        archives[os.path.basename(index_path)] = index.finish(durable)
+    except BaseException:
+        sink.abort()
+        index.abort()
+        raise
+    return answer
+
+
+def _tree_filler(location, exclude, warnings):
+    def fill(sink, index):
+        buffered = _Buffered(index)
+        counts = arch.write_tree(sink, buffered, location, exclude, warnings)
+        buffered.flush()
+        return counts
+    return fill
+
+
+def _system_state_filler(files):
+    def fill(sink, index):
+        for record in _system_state_archive(sink, files):
+            index.write((json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n').encode())
+    return fill
 
 
 class _Buffered(object):
@@ -661,10 +687,7 @@ def restore(params, host, check_mode=False, diff_mode=False):
         host.container_state(name)
     stopped = []
     try:
-        for name in containers:
-            if host.container_state(name):
-                host.stop_container(name, params.get('stop_timeout', 30))
-                stopped.append(name)
+        _stop_containers(host, containers, params.get('stop_timeout', 30), stopped)
         for tgt, records, needed, entry in plans:
             if not needed:
                 continue
@@ -679,15 +702,7 @@ def restore(params, host, check_mode=False, diff_mode=False):
                 raise BackupError('restoring %s into %s failed: %s' % (src['name'], tgt['target'], exc))
             entry['duration_s'] = round(time.time() - started, 3)
     finally:
-        restart_errors = []
-        for name in stopped:
-            try:
-                host.start_container(name)
-            except Exception as exc:  # pylint: disable=broad-except
-                restart_errors.append('%s: %s' % (name, exc))
-        result['containers'] = {'stopped': stopped, 'restart_errors': restart_errors}
-        if restart_errors:
-            warnings.append('could not start again: %s' % '; '.join(restart_errors))
+        _start_again(host, stopped, result)
     if compare:
         result['compare'] = _compare(plans, compare)
     return result

@@ -17,6 +17,8 @@ import json
 import os
 import re
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _common
+
 FORMAT = 'cloudos-backup'
 FORMAT_VERSION = 1
 TOOL_NAME = 'cloudos.ops.cloudos_backup'
@@ -40,14 +42,21 @@ def default_backup_id(now=None):
 
 
 def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    """Now in UTC to the second (manifest times carry no fraction)."""
+    return _common.utcnow().replace(microsecond=0)
 
 
 def format_time(when):
-    return when.strftime(TIME_FORMAT)
+    """A manifest time: RFC 3339 in UTC, whole seconds (:data:`TIME_FORMAT`)."""
+    return _common.rfc3339(when)
 
 
 def parse_time(text):
+    """A manifest time back to an aware datetime; anything but :data:`TIME_FORMAT` raises ValueError.
+
+    Deliberately stricter than ``_common.parse_time``: a manifest is untrusted input, and a time
+    this code never writes (another zone, a fraction) means it is not one of our manifests.
+    """
     return datetime.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
 
 

@@ -82,3 +82,11 @@ def crafted_archive(path, members):
                 info.type = tarfile.CHRTYPE
                 info.devmajor, info.devminor = 1, 3
                 tar.addfile(info)
+
+
+def config_dir(tmp_path):
+    """``<tmp>/etc/cloudos`` with one small config file: the smallest source a set can hold."""
+    path = tmp_path / 'etc' / 'cloudos'
+    path.mkdir(parents=True)
+    (path / 'cloudos.yml').write_text('api: {port: 8080}\n')
+    return path

@@ -113,3 +113,82 @@ def test_bad_values_name_the_parameter(func, text, name):
 
 def test_vacuum_args():
     assert journal.vacuum_args('500M', 3, '7d') == ['--vacuum-size=500M', '--vacuum-files=3', '--vacuum-time=7d']
+
+
+def params(**over):
+    base = {'vacuum_time': None, 'vacuum_size': None, 'vacuum_files': None, 'directories': []}
+    base.update(over)
+    return base
+
+
+@pytest.mark.parametrize('over, message', [({'vacuum_files': 0}, 'vacuum_files must be at least 1, got 0'),
+                                           ({'vacuum_size': '0'}, "vacuum_size must be more than 0, got '0'"),
+                                           ({'vacuum_time': 'soon'}, 'vacuum_time must be a time span')])
+def test_check_params_names_the_bad_option(over, message):
+    with pytest.raises(journal.JournalError, match=message):
+        journal.check_params(params(**over))
+
+
+def test_check_params_gives_bytes_and_seconds():
+    assert journal.check_params(params(vacuum_size='1G', vacuum_time='7d')) == (1024 * MB, 604800)
+
+
+def test_sizes_in_messages_and_diffs_are_ansible_binary_units():
+    assert journal.listing({'/j': [{'path': '/j/a.journal', 'bytes': 1536 * 1024}]}) == '/j/a.journal 1.50 MB\n'
+    assert journal.listing({}) == ''
+
+
+def _tree(tmp_path):
+    machine = tmp_path / 'journal' / ('f' * 32)
+    machine.mkdir(parents=True)
+    old = machine / archived(1, 30, 0)['name']
+    old.write_bytes(b'x' * 70000)
+    (machine / 'system.journal').write_bytes(b'y' * 10)
+    return params(vacuum_time='1d', directories=[str(tmp_path / 'journal')]), old
+
+
+class Journalctl:
+    """Stands in for journalctl: records the commands, removes ``victim`` on --vacuum-*."""
+
+    def __init__(self, victim=None, rc=0):
+        self.calls, self.victim, self.rc = [], victim, rc
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        if argv[1].startswith('--vacuum'):
+            if self.rc:
+                return self.rc, '', 'Failed to vacuum\n'
+            if self.victim:
+                self.victim.unlink()
+            return 0, '', 'Deleted archived journal %s\n' % self.victim
+        return 0, 'Archived and active journals take up 8.0K in the file system.\n', ''
+
+
+def test_vacuum_check_mode_predicts_and_runs_only_disk_usage(tmp_path):
+    args, old = _tree(tmp_path)
+    run = Journalctl(old)
+    out = journal.vacuum(args, journal.check_params(args), 'journalctl', run, NOW, check_mode=True, diff_mode=True)
+    assert run.calls == [['journalctl', '--disk-usage']] and old.exists()
+    assert out['changed'] is True and [r['path'] for r in out['removed']] == [str(old)]
+    assert out['msg'].startswith('would remove 1 archived journal file(s), ') and out['msg'].endswith(' KB')
+    assert str(old) in out['diff']['before'] and str(old) not in out['diff']['after']
+    assert out['disk_usage'].startswith('Archived and active journals')
+
+
+def test_vacuum_real_run_reports_what_journalctl_removed(tmp_path):
+    args, old = _tree(tmp_path)
+    run = Journalctl(old)
+    out = journal.vacuum(args, journal.check_params(args), 'journalctl', run, NOW)
+    assert run.calls[0] == ['journalctl', '--vacuum-time=1d']
+    assert out['changed'] is True and out['removed'] == [{'path': str(old), 'bytes': out['bytes_freed']}]
+    assert 'diff' not in out and out['msg'].startswith('removed 1 archived journal file(s)')
+    assert 'Deleted archived journal' in out['journalctl_output']
+    again = journal.vacuum(args, journal.check_params(args), 'journalctl', Journalctl(), NOW)
+    assert again['changed'] is False and again['removed'] == [] and again['msg'].endswith(', 0.00 Bytes')
+
+
+def test_vacuum_failure_carries_the_result_so_far(tmp_path):
+    args, old = _tree(tmp_path)
+    with pytest.raises(journal.JournalError, match=r'journalctl --vacuum-time=1d failed \(rc 1\): Failed to vacuum') as info:
+        journal.vacuum(args, journal.check_params(args), 'journalctl', Journalctl(old, rc=1), NOW)
+    assert info.value.result['changed'] is False and info.value.result['usage_before'] > 0 and old.exists()

@@ -323,3 +323,73 @@ def test_corrupt_state_file_is_an_error(tree, kernel):
         handle.write('{not json')
     with pytest.raises(S.TuneError, match='state_file .* is not valid JSON'):
         S.plan(kernel, settings={'net.core.somaxconn': 8192})
+
+
+# ---------------------------------------------------------------- the module's decision and result
+
+def params(**over):
+    base = dict(state='present', settings={}, profile='none', cpu_governor=None, cpu_boost='unchanged',
+                io_scheduler=None, read_ahead_kb=None, block_devices='*',
+                block_devices_exclude=list(S.DEFAULT_BLOCK_EXCLUDE), persist=True, strict=False,
+                allow_host_wide=False, sysctl_file=S.DEFAULT_SYSCTL_FILE, udev_rules_file=S.DEFAULT_UDEV_FILE,
+                systemd_unit=S.DEFAULT_UNIT_NAME, state_file=S.DEFAULT_STATE_FILE)
+    base.update(over)
+    return base
+
+
+@pytest.mark.parametrize('unit', ['tune.timer', 'x/tune.service'])
+def test_plan_from_params_refuses_a_unit_that_is_not_a_service_file(kernel, unit):
+    with pytest.raises(S.TuneError, match='systemd_unit: .* must be a unit file name ending in .service'):
+        S.plan_from_params(kernel, params(systemd_unit=unit))
+
+
+def test_plan_from_params_present_then_reverted_and_the_result(tree, kernel):
+    before = snapshot(tree)
+    plan = S.plan_from_params(kernel, params(settings={'net.core.somaxconn': 1024}))
+    assert snapshot(tree) == before
+    result = S.module_result(plan)
+    assert result['changed'] is True and result['sysctl']['net.core.somaxconn']['after'] == '1024'
+    assert result['files'] == [S.DEFAULT_SYSCTL_FILE]
+    assert result['diff'][0]['after'] == 'net.core.somaxconn = 1024\n'
+    S.apply(kernel, plan)
+    assert 'diff' not in S.module_result(S.plan_from_params(kernel, params(settings={'net.core.somaxconn': 1024})))
+    back = S.plan_from_params(kernel, params(state='reverted'))
+    assert back.sysctl['net.core.somaxconn']['after'] == '4096'
+    S.apply(kernel, back)
+    assert read(tree, '/proc/sys/net/core/somaxconn') == '4096'
+
+
+def test_daemon_reload_only_on_the_real_root_with_systemd(kernel):
+    plan = S.Plan()
+    plan.reload_systemd = True
+    assert S.needs_daemon_reload(kernel, plan) is False  # a test tree is never the real root
+    plan.reload_systemd = False
+    assert S.needs_daemon_reload(S.System('/'), plan) is False
+
+
+def test_files_go_through_the_given_mover_and_keep_our_mode(tree):
+    moved = []
+
+    def mover(src, dest):
+        moved.append(dest)
+        os.replace(src, dest)
+
+    system = S.System(tree, move=mover)
+    system.put_file('/etc/x.conf', 'a\n', 0o600)
+    assert moved == [system.path('/etc/x.conf')] and system.mode('/etc/x.conf') == 0o600
+    os.chmod(system.path('/etc/x.conf'), 0o644)
+    system.put_file('/etc/x.conf', 'b\n', 0o600)
+    assert system.read_file('/etc/x.conf') == 'b\n' and system.mode('/etc/x.conf') == 0o600
+
+
+def test_a_mover_failure_rolls_the_transaction_back(tree):
+    def mover(src, dest):
+        raise Exception('Could not replace %r' % dest)  # what module.atomic_move raises
+
+    system = Kernel(tree)
+    system.move = mover
+    before = snapshot(tree)
+    plan = S.plan(system, settings={'net.core.somaxconn': '1024'})
+    with pytest.raises(S.TuneError, match='write failed: Could not replace.*every value already written was put back'):
+        S.apply(system, plan)
+    assert snapshot(tree) == before

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.cloudos.ops.plugins.module_utils import _updates as updates
 
 APT = '''NOTE: This is only a simulation!
@@ -70,3 +72,43 @@ def test_security_origin_rules():
     assert updates.is_security_origin('Debian-Security:12/stable-security')
     assert updates.is_security_origin('Ubuntu:22.04/jammy-security')
     assert not updates.is_security_origin('Debian:12.5/stable-updates')
+
+
+class Host:
+    """Answers ``run`` from canned outputs and ``find`` from the binaries it has."""
+
+    def __init__(self, binaries, answers):
+        self.binaries, self.answers, self.calls = binaries, answers, []
+
+    def find(self, name, required=False):
+        return '/usr/bin/' + name if name in self.binaries else None
+
+    def run(self, argv):
+        self.calls.append(argv)
+        return self.answers[argv[1] if argv[1] != '-q' else argv[3]]
+
+
+def test_pending_auto_prefers_apt_and_simulates_without_a_lock():
+    host = Host(['apt-get', 'dnf'], {'-s': (0, APT, '')})
+    out = updates.pending('auto', host.run, host.find)
+    assert host.calls == [['/usr/bin/apt-get', '-s', '-q', '-o', 'Debug::NoLocking=1', 'dist-upgrade']]
+    assert out['changed'] is False and out['updates']['manager'] == 'apt'
+    assert out['msg'] == '5 pending update(s), 3 security'
+
+
+def test_pending_dnf_accepts_rc_100_and_merges_advisories():
+    host = Host(['dnf'], {'check-update': (100, DNF_CHECK, ''), 'updateinfo': (0, DNF_INFO, '')})
+    out = updates.pending('auto', host.run, host.find)
+    assert out['updates']['manager'] == 'dnf' and out['msg'] == '3 pending update(s), 2 security'
+
+
+@pytest.mark.parametrize('manager, binaries, answers, message', [
+    ('auto', [], {}, 'manager=auto: neither apt-get nor dnf found on this host'),
+    ('apt', ['apt-get'], {'-s': (100, '', 'E: broken\n')}, r'/usr/bin/apt-get -s .* failed \(rc 100\): E: broken'),
+    ('dnf', ['dnf'], {'check-update': (1, 'no cache', '')}, r'dnf check-update failed \(rc 1\): no cache'),
+    ('dnf', ['dnf'], {'check-update': (0, '', ''), 'updateinfo': (1, '', 'oops')}, r'dnf updateinfo failed \(rc 1\): oops'),
+])
+def test_pending_failures_say_which_command(manager, binaries, answers, message):
+    host = Host(binaries, answers)
+    with pytest.raises(updates.UpdatesError, match=message):
+        updates.pending(manager, host.run, host.find)

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cloudos.ops.plugins.modules import cloudos_backup
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils'))
+
+from backup_helpers import config_dir  # noqa: E402
 
 
 def run(args, capsys, check=False, diff=False):
@@ -28,10 +33,7 @@ def run(args, capsys, check=False, diff=False):
 
 @pytest.fixture
 def src(tmp_path):
-    path = tmp_path / 'etc' / 'cloudos'
-    path.mkdir(parents=True)
-    (path / 'cloudos.yml').write_text('api: {port: 8080}\n')
-    return path
+    return config_dir(tmp_path)
 
 
 def test_present_check_then_write_then_noop(tmp_path, src, capsys):
