@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+import threading
 
 from datetime import datetime, timezone
 
@@ -141,3 +144,25 @@ def params(**overrides):
 THRESHOLDS = dict(core.DEFAULT_THRESHOLDS)
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                         'fixtures')
+
+
+def load_fixture_server():
+    """tests/fixtures/fixture_server.py as a module (it is a script, not a package member)."""
+    spec = importlib.util.spec_from_file_location('fixture_server', os.path.join(FIXTURES, 'fixture_server.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def fixture_server(kind, state_path):
+    """A fixture_server.py ``kind`` on 127.0.0.1 in a daemon thread, reading ``state_path``; yields its URL."""
+    fixture = load_fixture_server()
+    server = fixture.ThreadingHTTPServer(('127.0.0.1', 0), fixture.make_handler(kind, str(state_path)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield 'http://127.0.0.1:%d' % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
