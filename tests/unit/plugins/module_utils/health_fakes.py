@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, Response
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
+from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
 
 NOW = datetime(2026, 11, 26, 6, 0, 0, tzinfo=timezone.utc)
 
@@ -127,7 +128,7 @@ class FakeHost(core.Host):
 
 def params(**overrides):
     base = {
-        'checks': list(core.SECTIONS), 'timeout': 2.0, 'cpu_sample_seconds': 0.5,
+        'checks': list(HEALTH.names), 'timeout': 2.0, 'cpu_sample_seconds': 0.5,
         'prometheus_url': 'http://localhost:9090', 'grafana_url': 'http://localhost:3000',
         'alertmanager_url': 'http://localhost:9093', 'ai_engine_url': 'http://localhost:8000',
         'ai_engine_metrics_path': '/metrics', 'ai_engine_requests_metric': 'cloudos_inference_requests_total',
