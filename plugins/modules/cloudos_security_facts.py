@@ -146,15 +146,8 @@ options:
         (names to values), C(files) (path to C(mode) or C(max_mode)), C(services) (unit to C(active) or C(inactive)).
     type: dict
     default: {}
-attributes:
-  check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; the result under C(--check) is the same.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-    support: none
-    details: Nothing is changed, so there is nothing to diff.
+extends_documentation_fragment:
+  - cloudos.ops.attributes.read_only
 requirements:
   - Python 3.9 or later on the managed host; root (C(become)) to read the journal, C(sshd -T) and socket owners.
   - C(docker) Python SDK 5.0 or later for the C(containers) section.
