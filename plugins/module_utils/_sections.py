@@ -144,7 +144,7 @@ class SectionSpec(namedtuple('SectionSpec', 'name probe libraries needs prepare'
     __slots__ = ()
 
     def __new__(cls, name, probe, libraries=(), needs=None, prepare=None):
-        return super(SectionSpec, cls).__new__(cls, name, probe, tuple(libraries), needs, prepare)
+        return super().__new__(cls, name, probe, tuple(libraries), needs, prepare)
 
 
 def _not_selected():

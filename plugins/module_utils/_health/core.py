@@ -404,4 +404,3 @@ def validate_params(params):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             return 'component_units.%s must be a list of unit names, got %r' % (key, value)
     return None
-

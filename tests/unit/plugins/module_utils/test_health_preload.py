@@ -14,7 +14,7 @@ def _preload(selected, params, present=(), environ=None, fail=()):
             raise ImportError(name)
 
     loaded = HEALTH.preload(selected, params, importer=importer,
-                                    exists=lambda path: path in present, environ=environ or {})
+                            exists=lambda path: path in present, environ=environ or {})
     return seen, loaded
 
 
@@ -46,7 +46,7 @@ def test_certificates_and_kubernetes_libraries_and_missing_ones():
 def test_python_311_uses_its_own_distutils_for_the_docker_sdk_unless_the_user_chose():
     def run(environ, version, imported=()):
         HEALTH.preload(['containers'], {}, importer=lambda name: None, exists=lambda path: True,
-                               environ=environ, version=version, imported=dict.fromkeys(imported))
+                       environ=environ, version=version, imported=dict.fromkeys(imported))
         return environ
 
     assert run({}, (3, 11, 2)) == {'SETUPTOOLS_USE_DISTUTILS': 'stdlib'}
