@@ -252,7 +252,7 @@ class Suite:
         checks = {}
         findings = []
         for name in self.names:
-            checks[name] = sections.get(name) or _not_selected()
+            checks[name] = sections[name] if name in sections else _not_selected()
             findings.extend(checks[name]['findings'])
         order = dict((name, index) for index, name in enumerate(self.names))
         findings.sort(key=lambda f: (-STATUS_RANK[f['severity']], order.get(f['check'], len(order))))

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from ansible_collections.cloudos.ops.plugins.module_utils._common import (  # noqa: F401  pylint: disable=unused-import
     ABSENT, CRITICAL, OK, SKIPPED, WARNING, rfc3339, worst_status as worst)
 from ansible_collections.cloudos.ops.plugins.module_utils._sections import (  # noqa: F401  pylint: disable=unused-import
-    ThresholdError, Thresholds, run_parallel)
+    Thresholds, run_parallel)
 
 # The guide's "Key Metrics to Monitor Daily" table, plus the critical levels this
 # collection adds. A value strictly above a ``*`` threshold is a finding (below, for

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
 from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
+from ansible_collections.cloudos.ops.plugins.module_utils._sections import ThresholdError
 
 from health_fakes import FakeHost, params
 
@@ -37,7 +38,7 @@ def test_overrides_merge_and_accept_percent_strings():
     ({'certificate_days_critical': 40}, 'certificate_days_critical=40 is above thresholds.certificate_days=30'),
 ])
 def test_bad_thresholds_name_key_and_value(user, fragment):
-    with pytest.raises(core.ThresholdError) as err:
+    with pytest.raises(ThresholdError) as err:
         HEALTH.thresholds.merge(user)
     assert fragment in str(err.value)
 
