@@ -32,8 +32,8 @@ from datetime import datetime, timedelta, timezone
 from ansible_collections.cloudos.ops.plugins.module_utils._http import join_url
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import CRITICAL, WARNING, Section, above
+from ansible_collections.cloudos.ops.plugins.module_utils._sections import SectionSpec, Suite, Thresholds
 
-SECTIONS = ('auth', 'connections', 'listeners', 'files', 'alerts', 'containers', 'certificates', 'hardening')
 DAY = 86400
 
 DEFAULT_THRESHOLDS = {
@@ -53,9 +53,13 @@ DEFAULT_THRESHOLDS = {
     'certificate_days': 30,
     'certificate_days_critical': 7,
 }
-_PAIRS = (('auth_failures', 'auth_failures_critical'), ('auth_failures_source', 'auth_failures_source_critical'),
-          ('connections_remote', 'connections_remote_critical'), ('changed_files', 'changed_files_critical'),
-          ('container_restarts', 'container_restarts_critical'))
+THRESHOLDS = Thresholds(DEFAULT_THRESHOLDS,
+                        rising=(('auth_failures', 'auth_failures_critical'),
+                                ('auth_failures_source', 'auth_failures_source_critical'),
+                                ('connections_remote', 'connections_remote_critical'),
+                                ('changed_files', 'changed_files_critical'),
+                                ('container_restarts', 'container_restarts_critical')),
+                        falling=(('certificate_days', 'certificate_days_critical'),))
 
 DEFAULT_IGNORE = ('/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab', '/etc/adjtime', '/etc/ld.so.cache',
                   '/etc/.pwd.lock', '/etc/machine-id', '*.swp', '*~', '/etc/cloudos-fixtures/*', '/opt/cloudos/data/*',
@@ -68,24 +72,6 @@ LISTED_MAX = 100
 
 class ParamError(ValueError):
     """A bad parameter; the message names it and the value."""
-
-
-def validate_thresholds(user):
-    merged = dict(DEFAULT_THRESHOLDS)
-    for key, value in (user or {}).items():
-        if key not in DEFAULT_THRESHOLDS:
-            raise ParamError('thresholds: unknown key %r (value %r); known keys: %s'
-                             % (key, value, ', '.join(sorted(DEFAULT_THRESHOLDS))))
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ParamError('thresholds.%s must be a number >= 0, got %r' % (key, value))
-        merged[key] = value
-    for warn, crit in _PAIRS:
-        if merged[crit] < merged[warn]:
-            raise ParamError('thresholds.%s=%r is below thresholds.%s=%r' % (crit, merged[crit], warn, merged[warn]))
-    if merged['certificate_days_critical'] > merged['certificate_days']:
-        raise ParamError('thresholds.certificate_days_critical=%r is above thresholds.certificate_days=%r'
-                         % (merged['certificate_days_critical'], merged['certificate_days']))
-    return merged
 
 
 # --------------------------------------------------------------------------- failed logins
@@ -785,13 +771,6 @@ def probe_hardening(host, params, thresholds):
     return sec
 
 
-PROBES = {
-    'auth': probe_auth, 'connections': probe_connections, 'listeners': probe_listeners, 'files': probe_files,
-    'alerts': probe_alerts, 'containers': probe_containers, 'certificates': probe_certificates,
-    'hardening': probe_hardening,
-}
-
-
 def validate_params(params):
     """Errors argument_spec cannot catch, before anything runs; returns a message or ``None``."""
     from ansible_collections.cloudos.ops.plugins.module_utils._http import validate_url
@@ -812,46 +791,23 @@ def validate_params(params):
     return None
 
 
-def run(host, params, thresholds, host_name=None):
-    """Run the selected sections concurrently; return the report dict (the ``security`` fact)."""
-    started = host.now()
-    t0 = host.monotonic()
-    selected = [s for s in SECTIONS if 'all' in params['checks'] or s in params['checks']]
-    calls = dict((name, (lambda name=name: PROBES[name](host, params, thresholds))) for name in selected)
-    budget = float(params['timeout']) * 2 + 5.0
-    # Same import/fork hazard as the health check: load the Docker SDK and friends first.
-    core.preload_libraries(selected, params)
-    raw = core.run_parallel(calls, budget)
-    checks = {}
-    findings = []
-    for name in SECTIONS:
-        if name not in selected:
-            checks[name] = {'status': core.SKIPPED, 'summary': 'not selected (checks option)', 'metrics': {}, 'findings': []}
-            continue
-        kind, value = raw[name]
-        if kind == 'ok':
-            data = value.as_dict()
-        else:
-            sec = Section(name)
-            sec.summary = 'probe error'
-            if kind == 'timeout':
-                sec.add(CRITICAL, 'the %s check did not finish within %.0fs' % (name, budget),
-                        'Check %s by hand; raise timeout if the host is just slow' % name)
-            else:
-                sec.add(CRITICAL, 'the %s check failed unexpectedly: %s: %s' % (name, type(value).__name__, value),
-                        'Report this as a cloudos.ops bug with the message; check %s by hand meanwhile' % name)
-            data = sec.as_dict()
-        for finding in data['findings']:
-            finding['check'] = name
-        checks[name] = data
-        findings.extend(data['findings'])
-    findings.sort(key=lambda f: (f['severity'] != CRITICAL, SECTIONS.index(f['check'])))
-    return {
-        'host': host_name or host.hostname(),
-        'status': core.worst(c['status'] for c in checks.values()),
-        'checked_at': core.rfc3339(started),
-        'duration_ms': int((host.monotonic() - t0) * 1000),
-        'checks': checks,
-        'findings': findings,
-        'thresholds': dict((k, v) for k, v in thresholds.items()),
-    }
+# The Docker SDK is loaded up front where it may be asked: the containers probe, and the alerts
+# probe, which looks for an Alertmanager container when the endpoint refuses (see Suite.preload).
+SECURITY = Suite(
+    sections=(
+        SectionSpec('auth', probe_auth),
+        SectionSpec('connections', probe_connections),
+        SectionSpec('listeners', probe_listeners),
+        SectionSpec('files', probe_files),
+        SectionSpec('alerts', probe_alerts, ('docker',), needs=core.docker_reachable),
+        SectionSpec('containers', probe_containers, ('docker',), needs=core.docker_reachable),
+        SectionSpec('certificates', probe_certificates, ('cryptography.x509',)),
+        SectionSpec('hardening', probe_hardening),
+    ),
+    thresholds=THRESHOLDS,
+    budget=lambda params: float(params['timeout']) * 2 + 5.0,
+    hang=('probe error', 'the {name} check did not finish within {budget:.0f}s',
+          'Check {name} by hand; raise timeout if the host is just slow'),
+    # the reused health probes read these; this module has no such options
+    param_defaults={'required': [], 'component_units': {}},
+)

@@ -166,15 +166,8 @@ options:
         name also count. Without a running systemd, a unit file in the usual systemd directories counts.'
     type: dict
     default: {}
-attributes:
-  check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; the result under C(--check) is the same.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-    support: none
-    details: Nothing is changed, so there is nothing to diff.
+extends_documentation_fragment:
+  - cloudos.ops.attributes.read_only
 requirements:
   - Python 3.9 or later on the managed host.
   - C(docker) Python SDK 5.0 or later for the C(containers) section (Debian C(python3-docker)).
@@ -306,19 +299,14 @@ health:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudos.ops.plugins.module_utils._health import (
-    ai_engine, alerts, certificates, containers, core, kubernetes, monitoring, resources, services, system)
-
-PROBES = {
-    'system': system.probe, 'services': services.probe, 'containers': containers.probe,
-    'kubernetes': kubernetes.probe, 'monitoring': monitoring.probe, 'alerts': alerts.probe,
-    'resources': resources.probe, 'ai_engine': ai_engine.probe, 'certificates': certificates.probe,
-}
+from ansible_collections.cloudos.ops.plugins.module_utils._health import core
+from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
+from ansible_collections.cloudos.ops.plugins.module_utils._sections import run_module
 
 
 def argument_spec():
     return dict(
-        checks=dict(type='list', elements='str', default=['all'], choices=['all'] + list(core.SECTIONS)),
+        checks=dict(type='list', elements='str', default=['all'], choices=['all'] + list(HEALTH.names)),
         thresholds=dict(type='dict', default={}),
         timeout=dict(type='float', default=5.0),
         cpu_sample_seconds=dict(type='float', default=1.0),
@@ -345,21 +333,7 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = dict(module.params)
-    try:
-        thresholds = core.validate_thresholds(params['thresholds'])
-    except core.ThresholdError as exc:
-        module.fail_json(msg=str(exc))
-    error = core.validate_params(params)
-    if error:
-        module.fail_json(msg=error)
-    params['checks'] = core.selected_checks(params['checks'])
-    host = core.Host(timeout=params['timeout'], validate_certs=params['validate_certs'], docker_host=params['docker_host'],
-                     run_command=lambda args, data=None: module.run_command(
-                         args, data=data, binary_data=True, expand_user_and_vars=False,
-                         environ_update={'LANG': 'C', 'LC_ALL': 'C', 'SYSTEMD_PAGER': '', 'SYSTEMD_COLORS': '0'}))
-    health = core.run_checks(host, params, PROBES, thresholds, host_name=params['host'])
-    module.exit_json(changed=False, health=health)
+    run_module(module, HEALTH, core.Host, core.validate_params, 'health')
 
 
 if __name__ == '__main__':

@@ -43,13 +43,15 @@ options:
   thresholds:
     description:
       - Overrides of the default thresholds. A value strictly above a threshold is a warning, strictly above its
-        C(_critical) twin critical. Unknown keys and values that are not numbers fail the module.
+        C(_critical) twin critical. Unknown keys and values that are not numbers fail the module, naming the key
+        and the value.
       - 'Keys and defaults: C(auth_failures: 20), C(auth_failures_critical: 200) (all sources, 24 h),
         C(auth_failures_source: 10), C(auth_failures_source_critical: 100) (one address),
         C(connections_remote: 50), C(connections_remote_critical: 500) (one non-allowlisted address),
         C(changed_files: 50), C(changed_files_critical: 1000), C(security_alerts_critical: 0),
         C(security_alerts_warning: 0), C(container_restarts: 5), C(container_restarts_critical: 20),
         C(certificate_days: 30), C(certificate_days_critical: 7).'
+      - A value may be written as a string such as V("90%"); the rules are those of M(cloudos.ops.cloudos_health).
     type: dict
     default: {}
   timeout:
@@ -144,15 +146,8 @@ options:
         (names to values), C(files) (path to C(mode) or C(max_mode)), C(services) (unit to C(active) or C(inactive)).
     type: dict
     default: {}
-attributes:
-  check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; the result under C(--check) is the same.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-    support: none
-    details: Nothing is changed, so there is nothing to diff.
+extends_documentation_fragment:
+  - cloudos.ops.attributes.read_only
 requirements:
   - Python 3.9 or later on the managed host; root (C(become)) to read the journal, C(sshd -T) and socket owners.
   - C(docker) Python SDK 5.0 or later for the C(containers) section.
@@ -223,11 +218,12 @@ security:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _security
+from ansible_collections.cloudos.ops.plugins.module_utils._sections import run_module
 
 
 def argument_spec():
     return dict(
-        checks=dict(type='list', elements='str', default=['all'], choices=['all'] + list(_security.SECTIONS)),
+        checks=dict(type='list', elements='str', default=['all'], choices=['all'] + list(_security.SECURITY.names)),
         thresholds=dict(type='dict', default={}),
         timeout=dict(type='float', default=10.0),
         host=dict(type='str'),
@@ -252,23 +248,7 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = dict(module.params)
-    try:
-        thresholds = _security.validate_thresholds(params['thresholds'])
-    except _security.ParamError as exc:
-        module.fail_json(msg=str(exc))
-    error = _security.validate_params(params)
-    if error:
-        module.fail_json(msg=error)
-    params.setdefault('required', [])
-    params.setdefault('component_units', {})
-    host = _security.SecurityHost(
-        timeout=params['timeout'], validate_certs=params['validate_certs'], docker_host=params['docker_host'],
-        run_command=lambda args, data=None: module.run_command(
-            args, data=data, binary_data=True, expand_user_and_vars=False,
-            environ_update={'LANG': 'C', 'LC_ALL': 'C', 'SYSTEMD_PAGER': '', 'SYSTEMD_COLORS': '0'}))
-    security = _security.run(host, params, thresholds, host_name=params['host'])
-    module.exit_json(changed=False, security=security)
+    run_module(module, _security.SECURITY, _security.SecurityHost, _security.validate_params, 'security')
 
 
 if __name__ == '__main__':

@@ -1,32 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudos.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Findings, thresholds, severities, concurrency and assembly for ``cloudos_health``.
+"""Findings, thresholds, severities and the host adapter of ``cloudos_health``'s probes.
 
+The sections themselves are registered in ``_health/registry.py``; ``_sections`` runs them.
 Everything here is plain Python: no Ansible import, no system access except through
 the :class:`Host` adapter, so unit tests drive it with a fake host.
 """
 
 from __future__ import annotations
 
-import importlib
-import math
 import os
-import queue
 import re
 import socket
-import sys
 import threading
 import time
 
 from datetime import datetime, timezone
 
-SECTIONS = ('system', 'services', 'containers', 'kubernetes', 'monitoring', 'alerts',
-            'resources', 'ai_engine', 'certificates')
-
-OK, WARNING, CRITICAL = 'ok', 'warning', 'critical'
-ABSENT, SKIPPED = 'absent', 'skipped'
-_RANK = {OK: 0, ABSENT: 0, SKIPPED: 0, WARNING: 1, CRITICAL: 2}
+from ansible_collections.cloudos.ops.plugins.module_utils._common import (  # noqa: F401  pylint: disable=unused-import
+    ABSENT, CRITICAL, OK, SKIPPED, WARNING, rfc3339, worst_status as worst)
+from ansible_collections.cloudos.ops.plugins.module_utils._sections import (  # noqa: F401  pylint: disable=unused-import
+    Thresholds, run_parallel)
 
 # The guide's "Key Metrics to Monitor Daily" table, plus the critical levels this
 # collection adds. A value strictly above a ``*`` threshold is a finding (below, for
@@ -63,41 +58,13 @@ ACTIONS = {
 }
 
 
-class ThresholdError(ValueError):
-    """A bad ``thresholds`` entry; the message names the key and the value."""
-
-
-def validate_thresholds(user):
-    """Merge ``user`` over :data:`DEFAULT_THRESHOLDS`, or raise :class:`ThresholdError`."""
-    merged = dict(DEFAULT_THRESHOLDS)
-    if user is None:
-        return merged
-    if not isinstance(user, dict):
-        raise ThresholdError('thresholds must be a dict, got %r' % (user,))
-    for key, value in user.items():
-        if key not in DEFAULT_THRESHOLDS:
-            raise ThresholdError('thresholds: unknown key %r (value %r); known keys: %s'
-                                 % (key, value, ', '.join(sorted(DEFAULT_THRESHOLDS))))
-        number = value
-        if isinstance(value, str):
-            try:
-                number = float(value.strip().rstrip('%'))
-            except ValueError:
-                number = None
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number):
-            raise ThresholdError('thresholds.%s must be a number, got %r' % (key, value))
-        if number < 0:
-            raise ThresholdError('thresholds.%s must not be negative, got %r' % (key, value))
-        merged[key] = int(number) if float(number).is_integer() else float(number)
-    for warn, crit in (('cpu', 'cpu_critical'), ('memory', 'memory_critical'), ('disk', 'disk_critical'),
-                       ('container_restarts', 'container_restarts_critical'),
-                       ('ai_error_rate', 'ai_error_rate_critical')):
-        if merged[crit] < merged[warn]:
-            raise ThresholdError('thresholds.%s=%r is below thresholds.%s=%r' % (crit, merged[crit], warn, merged[warn]))
-    if merged['certificate_days_critical'] > merged['certificate_days']:
-        raise ThresholdError('thresholds.certificate_days_critical=%r is above thresholds.certificate_days=%r'
-                             % (merged['certificate_days_critical'], merged['certificate_days']))
-    return merged
+# Thresholds where a higher value is worse (the critical level may not be below the warning one),
+# and those where a lower value is worse (days left: the critical level may not be above it).
+THRESHOLDS = Thresholds(DEFAULT_THRESHOLDS,
+                        rising=(('cpu', 'cpu_critical'), ('memory', 'memory_critical'), ('disk', 'disk_critical'),
+                                ('container_restarts', 'container_restarts_critical'),
+                                ('ai_error_rate', 'ai_error_rate_critical')),
+                        falling=(('certificate_days', 'certificate_days_critical'),))
 
 
 def above(value, warning, critical):
@@ -120,14 +87,6 @@ def below(value, warning, critical):
     if value < warning:
         return WARNING
     return OK
-
-
-def worst(severities):
-    result = OK
-    for sev in severities:
-        if _RANK.get(sev, 0) > _RANK[result]:
-            result = sev
-    return result
 
 
 def rnd(value, digits=1):
@@ -186,47 +145,6 @@ def not_installed(section, component, required, what, how):
                     'Install and start %s, or remove %r from the required option' % (what, component))
         return True
     return False
-
-
-# --------------------------------------------------------------------------- concurrency
-
-_TIMED_OUT = object()
-
-
-def run_parallel(calls, wait):
-    """Run ``calls`` (name -> zero-argument callable) in daemon threads.
-
-    Returns name -> ``('ok', value)``, ``('error', exception)`` or ``('timeout', None)``
-    once all are done or ``wait`` seconds have passed, whichever comes first. Threads
-    still running are abandoned: they are daemons, so they never delay the process exit
-    (a ``ThreadPoolExecutor`` would join them at interpreter shutdown).
-    """
-    results = {}
-    done = queue.Queue()
-
-    def worker(name, func):
-        try:
-            done.put((name, 'ok', func()))
-        except Exception as exc:  # pylint: disable=broad-except
-            done.put((name, 'error', exc))
-
-    for name, func in calls.items():
-        thread = threading.Thread(target=worker, args=(name, func), name='health-%s' % name)
-        thread.daemon = True
-        thread.start()
-    deadline = time.monotonic() + wait
-    while len(results) < len(calls):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        try:
-            name, kind, value = done.get(timeout=left)
-        except queue.Empty:
-            break
-        results[name] = (kind, value)
-    for name in calls:
-        results.setdefault(name, ('timeout', None))
-    return results
 
 
 # --------------------------------------------------------------------------- host adapter
@@ -442,110 +360,16 @@ def not_answering(host, err, units, hints):
     return 'failing', None
 
 
-# --------------------------------------------------------------------------- assembly
+# --------------------------------------------------------------------------- libraries
 
-def rfc3339(moment):
-    return moment.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def assemble(host_name, started_at, duration_ms, sections, thresholds):
-    """Build the ``health`` dict from section dicts (name -> dict)."""
-    checks = {}
-    findings = []
-    for name in SECTIONS:
-        data = sections.get(name)
-        if data is None:
-            data = {'status': SKIPPED, 'summary': 'not selected (checks option)', 'metrics': {}, 'findings': []}
-        checks[name] = data
-        findings.extend(data['findings'])
-    findings.sort(key=lambda f: (-_RANK[f['severity']], SECTIONS.index(f['check']) if f['check'] in SECTIONS else 99))
-    return {
-        'host': host_name,
-        'status': worst(c['status'] for c in checks.values()),
-        'checked_at': rfc3339(started_at),
-        'duration_ms': duration_ms,
-        'checks': checks,
-        'findings': findings,
-        'thresholds': thresholds,
-    }
+def docker_reachable(params, exists, environ):
+    """Whether a Docker Engine may answer: ``docker_host`` is set or a local socket exists."""
+    return bool(params.get('docker_host') or exists('/var/run/docker.sock') or exists('/run/docker.sock'))
 
 
-def preload_libraries(selected, params, importer=importlib.import_module, exists=os.path.exists, environ=None,
-                      version=sys.version_info, imported=None):
-    """Import the optional libraries the selected sections will use, in the calling thread.
-
-    Probes run in threads while other probes start processes through run_command, whose
-    fork runs Python's at-fork handlers (they take the logging lock, then the import lock).
-    A thread importing a library at that moment can deadlock the module: the Docker SDK 5
-    (Debian 12) imports distutils, whose setuptools shim imports under the global import
-    lock and asks for the logging lock. Importing before any probe thread exists avoids it.
-    Returns the names it loaded; a missing library is left for its probe to report.
-    """
-    environ = os.environ if environ is None else environ
-    imported = sys.modules if imported is None else imported
-    wanted = []
-    if set(selected) & {'containers', 'monitoring', 'alerts', 'ai_engine'} and (
-            params.get('docker_host') or exists('/var/run/docker.sock') or exists('/run/docker.sock')):
-        wanted.append('docker')
-    if 'certificates' in selected:
-        wanted.append('cryptography.x509')
-    if 'kubernetes' in selected and (params.get('kubeconfig') or environ.get('KUBECONFIG')
-                                     or exists(os.path.expanduser('~/.kube/config'))):
-        wanted.extend(['kubernetes.client', 'kubernetes.config'])
-    if 'docker' in wanted and 'distutils' not in imported and tuple(version[:2]) < (3, 12):
-        # The Docker SDK 5 (Debian 12) imports distutils; setuptools' stand-in for it costs about
-        # 0.15 s of CPU per run, Python's own (3.11 and older; gone in 3.12) almost nothing.
-        # A user's setting wins.
-        environ.setdefault('SETUPTOOLS_USE_DISTUTILS', 'stdlib')
-    loaded = []
-    for name in wanted:
-        try:
-            importer(name)
-            loaded.append(name)
-        except Exception:  # pylint: disable=broad-except
-            pass
-    return loaded
-
-
-def run_checks(host, params, probes, thresholds, host_name=None):
-    """Run the selected probes concurrently and return the ``health`` dict.
-
-    ``probes`` maps section name -> ``callable(host, params, thresholds) -> Section``.
-    A probe that raises becomes a critical finding; one still running when the budget
-    (``timeout`` plus the CPU sampling window plus a small grace) is spent becomes a
-    critical finding saying so: the module answers within about ``timeout``.
-    """
-    started_at = host.now()
-    t0 = host.monotonic()
-    selected = [s for s in SECTIONS if s in params['checks']]
-    calls = dict((name, _bind(probes[name], host, params, thresholds)) for name in selected)
-    if 'resources' in selected:
-        host.start_cpu_window()
-    preload_libraries(selected, params)
-    budget = max(float(params['timeout']), float(params.get('cpu_sample_seconds') or 0)) + 1.5
-    raw = run_parallel(calls, budget)
-    sections = {}
-    for name in selected:
-        kind, value = raw[name]
-        if kind == 'ok':
-            sections[name] = value.as_dict()
-            continue
-        sec = Section(name)
-        if kind == 'timeout':
-            sec.summary = 'no answer within %ss' % params['timeout']
-            sec.add(CRITICAL, 'the %s check did not finish within %.1fs (a component is hanging)' % (name, budget),
-                    'Check the %s components by hand; raise timeout if the host is just slow' % name)
-        else:
-            sec.summary = 'probe error'
-            sec.add(CRITICAL, 'the %s check failed unexpectedly: %s: %s' % (name, type(value).__name__, value),
-                    'Report this as a cloudos.ops bug with the message; check %s by hand meanwhile' % name)
-        sections[name] = sec.as_dict()
-    duration_ms = int((host.monotonic() - t0) * 1000)
-    return assemble(host_name or host.hostname(), started_at, duration_ms, sections, thresholds)
-
-
-def _bind(func, host, params, thresholds):
-    return lambda: func(host, params, thresholds)
+def kubeconfig_present(params, exists, environ):
+    """Whether there is a kubeconfig to read (option, ``$KUBECONFIG``, ``~/.kube/config``)."""
+    return bool(params.get('kubeconfig') or environ.get('KUBECONFIG') or exists(os.path.expanduser('~/.kube/config')))
 
 
 # --------------------------------------------------------------------------- parameters
@@ -580,9 +404,3 @@ def validate_params(params):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             return 'component_units.%s must be a list of unit names, got %r' % (key, value)
     return None
-
-
-def selected_checks(checks):
-    if not checks or 'all' in checks:
-        return list(SECTIONS)
-    return [s for s in SECTIONS if s in checks]

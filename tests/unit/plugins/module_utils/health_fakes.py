@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+import threading
 
 from datetime import datetime, timezone
 
 from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, Response
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
+from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
 
 NOW = datetime(2026, 11, 26, 6, 0, 0, tzinfo=timezone.utc)
 
@@ -124,7 +128,7 @@ class FakeHost(core.Host):
 
 def params(**overrides):
     base = {
-        'checks': list(core.SECTIONS), 'timeout': 2.0, 'cpu_sample_seconds': 0.5,
+        'checks': list(HEALTH.names), 'timeout': 2.0, 'cpu_sample_seconds': 0.5,
         'prometheus_url': 'http://localhost:9090', 'grafana_url': 'http://localhost:3000',
         'alertmanager_url': 'http://localhost:9093', 'ai_engine_url': 'http://localhost:8000',
         'ai_engine_metrics_path': '/metrics', 'ai_engine_requests_metric': 'cloudos_inference_requests_total',
@@ -141,3 +145,25 @@ def params(**overrides):
 THRESHOLDS = dict(core.DEFAULT_THRESHOLDS)
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                         'fixtures')
+
+
+def load_fixture_server():
+    """tests/fixtures/fixture_server.py as a module (it is a script, not a package member)."""
+    spec = importlib.util.spec_from_file_location('fixture_server', os.path.join(FIXTURES, 'fixture_server.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def fixture_server(kind, state_path):
+    """A fixture_server.py ``kind`` on 127.0.0.1 in a daemon thread, reading ``state_path``; yields its URL."""
+    fixture = load_fixture_server()
+    server = fixture.ThreadingHTTPServer(('127.0.0.1', 0), fixture.make_handler(kind, str(state_path)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield 'http://127.0.0.1:%d' % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 
 import pytest
 
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
+from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
+from ansible_collections.cloudos.ops.plugins.module_utils._sections import ThresholdError
 
 from health_fakes import FakeHost, params
 
 
 def test_defaults_are_the_guides_table():
-    t = core.validate_thresholds({})
+    t = HEALTH.thresholds.merge({})
     assert (t['cpu'], t['memory'], t['disk']) == (80, 85, 80)
     assert (t['alerts_warning'], t['alerts_critical']) == (2, 0)
     assert (t['container_restarts'], t['ai_error_rate'], t['certificate_days']) == (5, 5, 30)
 
 
 def test_overrides_merge_and_accept_percent_strings():
-    t = core.validate_thresholds({'disk': '70%', 'cpu': 90})
+    t = HEALTH.thresholds.merge({'disk': '70%', 'cpu': 90})
     assert t['disk'] == 70 and t['cpu'] == 90 and t['memory'] == 85
 
 
@@ -37,8 +38,8 @@ def test_overrides_merge_and_accept_percent_strings():
     ({'certificate_days_critical': 40}, 'certificate_days_critical=40 is above thresholds.certificate_days=30'),
 ])
 def test_bad_thresholds_name_key_and_value(user, fragment):
-    with pytest.raises(core.ThresholdError) as err:
-        core.validate_thresholds(user)
+    with pytest.raises(ThresholdError) as err:
+        HEALTH.thresholds.merge(user)
     assert fragment in str(err.value)
 
 
@@ -77,19 +78,6 @@ def test_required_turns_absence_critical():
     assert not core.not_installed(other, 'grafana', ['prometheus'], 'Grafana', 'x')
 
 
-def test_run_parallel_abandons_slow_calls_within_budget():
-    release = threading.Event()
-    started = time.monotonic()
-    out = core.run_parallel({'fast': lambda: 1, 'slow': lambda: release.wait(30),
-                             'boom': lambda: 1 / 0}, 0.3)
-    elapsed = time.monotonic() - started
-    release.set()
-    assert out['fast'] == ('ok', 1)
-    assert out['slow'] == ('timeout', None)
-    assert out['boom'][0] == 'error' and isinstance(out['boom'][1], ZeroDivisionError)
-    assert elapsed < 5  # the call returned instead of joining the slow thread
-
-
 def _ok_probe(name):
     def probe(host, p, t):
         sec = core.Section(name)
@@ -100,7 +88,7 @@ def _ok_probe(name):
 
 
 def test_run_checks_shape_and_unselected_sections_skipped():
-    probes = dict((n, _ok_probe(n)) for n in core.SECTIONS)
+    probes = dict((n, _ok_probe(n)) for n in HEALTH.names)
 
     def warn(host, p, t):
         sec = core.Section('resources')
@@ -108,12 +96,12 @@ def test_run_checks_shape_and_unselected_sections_skipped():
         return sec
 
     probes['resources'] = warn
-    health = core.run_checks(FakeHost(), params(checks=['system', 'resources']), probes, core.validate_thresholds({}))
+    health = HEALTH.with_probes(**probes).run(FakeHost(), params(checks=['system', 'resources']), HEALTH.thresholds.merge({}))
     assert set(health) == {'host', 'status', 'checked_at', 'duration_ms', 'checks', 'findings', 'thresholds'}
     assert health['host'] == 'testhost'
     assert re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$', health['checked_at'])
     assert isinstance(health['duration_ms'], int)
-    assert list(health['checks']) == list(core.SECTIONS)
+    assert list(health['checks']) == list(HEALTH.names)
     assert health['checks']['kubernetes'] == {'status': 'skipped', 'summary': 'not selected (checks option)',
                                               'metrics': {}, 'findings': []}
     assert health['checks']['system']['status'] == 'ok'
@@ -132,9 +120,8 @@ def test_probe_crash_and_hang_become_findings_not_tracebacks():
     def hang(host, p, t):
         release.wait(30)
 
-    probes = {'alerts': crash, 'ai_engine': hang}
-    health = core.run_checks(FakeHost(), params(checks=['alerts', 'ai_engine'], timeout=0.1, cpu_sample_seconds=0),
-                             probes, core.validate_thresholds({}))
+    health = HEALTH.with_probes(alerts=crash, ai_engine=hang).run(
+        FakeHost(), params(checks=['alerts', 'ai_engine'], timeout=0.1, cpu_sample_seconds=0), HEALTH.thresholds.merge({}))
     release.set()
     assert health['status'] == 'critical'
     assert 'RuntimeError: unexpected' in health['checks']['alerts']['findings'][0]['message']
@@ -149,7 +136,7 @@ def test_findings_sorted_critical_first():
         'certificates': {'status': 'critical', 'summary': '', 'metrics': {}, 'findings': [
             {'check': 'certificates', 'severity': 'critical', 'message': 'c', 'action': 'a'}]},
     }
-    health = core.assemble('h', FakeHost().now(), 5, sections, {})
+    health = HEALTH.assemble('h', FakeHost().now(), 5, sections, {})
     assert [f['severity'] for f in health['findings']] == ['critical', 'warning']
     assert health['status'] == 'critical'
 

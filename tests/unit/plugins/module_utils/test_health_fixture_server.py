@@ -5,42 +5,26 @@ answer like the real APIs, honour injected faults, and persist the AI engine con
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import json
-import os
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
-from health_fakes import FIXTURES
-
-
-def load():
-    spec = importlib.util.spec_from_file_location('fixture_server_under_test', os.path.join(FIXTURES, 'fixture_server.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from health_fakes import fixture_server
 
 
 @pytest.fixture
 def serve(tmp_path):
-    fixture = load()
-    servers = []
-
-    def start(kind, state=None):
-        path = tmp_path / ('%s.json' % kind)
-        if state is not None:
-            path.write_text(json.dumps(state))
-        server = fixture.ThreadingHTTPServer(('127.0.0.1', 0), fixture.make_handler(kind, str(path)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return 'http://127.0.0.1:%d' % server.server_address[1], path
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    """``serve(kind, state=None) -> (url, state_path)``; every server stops after the test."""
+    with contextlib.ExitStack() as stack:
+        def start(kind, state=None):
+            path = tmp_path / ('%s.json' % kind)
+            if state is not None:
+                path.write_text(json.dumps(state))
+            return stack.enter_context(fixture_server(kind, path)), path
+        yield start
 
 
 def get(url, data=None):

@@ -11,44 +11,28 @@ real cluster.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import threading
 
 import pytest
 
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core, kubernetes
 
-from health_fakes import FIXTURES, THRESHOLDS, FakeHost, params
-
-
-def load_fixture_module():
-    spec = importlib.util.spec_from_file_location('fixture_server', os.path.join(FIXTURES, 'fixture_server.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from health_fakes import THRESHOLDS, FakeHost, fixture_server, params
 
 
 @pytest.fixture
 def apiserver(tmp_path):
     """A fixture kube-apiserver on 127.0.0.1 and a kubeconfig for it; yields (state_path, kubeconfig)."""
-    fixture = load_fixture_module()
     state = tmp_path / 'k8s.json'
-    server = fixture.ThreadingHTTPServer(('127.0.0.1', 0), fixture.make_handler('kubernetes', str(state)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    kubeconfig = tmp_path / 'kubeconfig'
-    kubeconfig.write_text(json.dumps({
-        'apiVersion': 'v1', 'kind': 'Config', 'current-context': 'fixture',
-        'clusters': [{'name': 'fixture', 'cluster': {'server': 'http://127.0.0.1:%d' % server.server_address[1]}}],
-        'users': [{'name': 'ops', 'user': {'token': 's3cret'}}],
-        'contexts': [{'name': 'fixture', 'context': {'cluster': 'fixture', 'user': 'ops'}}],
-    }))
-    yield state, str(kubeconfig)
-    server.shutdown()
-    server.server_close()
+    with fixture_server('kubernetes', state) as url:
+        kubeconfig = tmp_path / 'kubeconfig'
+        kubeconfig.write_text(json.dumps({
+            'apiVersion': 'v1', 'kind': 'Config', 'current-context': 'fixture',
+            'clusters': [{'name': 'fixture', 'cluster': {'server': url}}],
+            'users': [{'name': 'ops', 'user': {'token': 's3cret'}}],
+            'contexts': [{'name': 'fixture', 'context': {'cluster': 'fixture', 'user': 'ops'}}],
+        }))
+        yield state, str(kubeconfig)
 
 
 def write(state, **data):

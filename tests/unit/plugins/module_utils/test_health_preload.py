@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.cloudos.ops.plugins.module_utils._health import core
+from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
 
 
 def _preload(selected, params, present=(), environ=None, fail=()):
@@ -13,8 +13,8 @@ def _preload(selected, params, present=(), environ=None, fail=()):
         if name in fail:
             raise ImportError(name)
 
-    loaded = core.preload_libraries(selected, params, importer=importer,
-                                    exists=lambda path: path in present, environ=environ or {})
+    loaded = HEALTH.preload(selected, params, importer=importer,
+                            exists=lambda path: path in present, environ=environ or {})
     return seen, loaded
 
 
@@ -45,8 +45,8 @@ def test_certificates_and_kubernetes_libraries_and_missing_ones():
 
 def test_python_311_uses_its_own_distutils_for_the_docker_sdk_unless_the_user_chose():
     def run(environ, version, imported=()):
-        core.preload_libraries(['containers'], {}, importer=lambda name: None, exists=lambda path: True,
-                               environ=environ, version=version, imported=dict.fromkeys(imported))
+        HEALTH.preload(['containers'], {}, importer=lambda name: None, exists=lambda path: True,
+                       environ=environ, version=version, imported=dict.fromkeys(imported))
         return environ
 
     assert run({}, (3, 11, 2)) == {'SETUPTOOLS_USE_DISTUTILS': 'stdlib'}

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _security as sec
+from ansible_collections.cloudos.ops.plugins.module_utils._sections import ThresholdError
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -91,7 +92,7 @@ class FakeHost(sec.SecurityHost):
 
 
 def thresholds(**over):
-    return sec.validate_thresholds(over)
+    return sec.SECURITY.thresholds.merge(over)
 
 
 def test_connections_grouped_by_remote_and_allowlist():
@@ -279,12 +280,12 @@ def test_changed_files_ignore_and_watched(tmp_path):
 
 
 def test_thresholds_validation():
-    with pytest.raises(sec.ParamError, match="unknown key 'auth'"):
-        sec.validate_thresholds({'auth': 1})
-    with pytest.raises(sec.ParamError, match='auth_failures_critical=5 is below'):
-        sec.validate_thresholds({'auth_failures_critical': 5})
-    with pytest.raises(sec.ParamError, match='must be a number'):
-        sec.validate_thresholds({'auth_failures': 'many'})
+    with pytest.raises(ThresholdError, match="unknown key 'auth'"):
+        thresholds(auth=1)
+    with pytest.raises(ThresholdError, match='auth_failures_critical=5 is below'):
+        thresholds(auth_failures_critical=5)
+    with pytest.raises(ThresholdError, match='must be a number'):
+        thresholds(auth_failures='many')
 
 
 def test_validate_params_names_the_bad_value():
