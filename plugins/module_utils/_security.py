@@ -767,7 +767,7 @@ def probe_hardening(host, params, thresholds):
             drift.append(('file mode', path, 'at most %s' % want['max_mode'], mode))
     units = expected.get('services') or {}
     if units and host.systemd_running():
-        for name, state in host.systemd().is_active(sorted(units)).items():
+        for name, state in host.systemd_client().is_active(sorted(units)).items():
             checked += 1
             if state != units[name]:
                 drift.append(('service', name, units[name], state))

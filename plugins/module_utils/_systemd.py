@@ -82,6 +82,12 @@ class Systemd:
         """Whether systemd is PID 1 here and ``systemctl`` is installed."""
         return bool(self.exists(RUN_DIR)) and self.which('systemctl') is not None
 
+    def absent_reason(self):
+        """Why systemd cannot be asked here (for a section reported ``absent``)."""
+        if self.which('systemctl') is None:
+            return 'systemctl is not installed'
+        return 'systemd is not running on this host (no %s)' % RUN_DIR
+
     def _call(self, action, args, ok=(0,)):
         rc, out, err = self._run(['systemctl'] + list(args))
         if rc not in ok:

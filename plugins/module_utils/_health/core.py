@@ -333,12 +333,13 @@ class Host:
                        headers={'Accept': '*/*'})
 
     # shared facts
-    def systemd(self):
+    def systemd_client(self):
+        """The systemd client (``_systemd.Systemd``) over this host's runner, files and PATH."""
         from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd
         return Systemd(self.run, exists=self.exists, which=self.which)
 
     def systemd_running(self):
-        return self.systemd().running()
+        return self.systemd_client().running()
 
     def units_exist(self, names):
         """Names among ``names`` that systemd knows (loaded, whatever their state)."""
@@ -346,7 +347,7 @@ class Host:
         with self._lock:
             missing = [n for n in wanted if n not in self._units]
             if missing:
-                known = self.systemd().loaded(missing)
+                known = self.systemd_client().loaded(missing)
                 self._units.update((unit, unit in known) for unit in missing)
             return [n for n in wanted if self._units.get(n)]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
     CRITICAL, WARNING, Section, not_installed)
-from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd, SystemdError
+from ansible_collections.cloudos.ops.plugins.module_utils._systemd import SystemdError
 
 SHOW_PROPERTIES = ('Id', 'LoadState', 'ActiveState', 'SubState', 'Result', 'NRestarts', 'TriggeredBy', 'UnitFileState')
 
@@ -41,13 +41,12 @@ def probe(host, params, thresholds):
     sec = Section('services')
     required = params.get('required') or []
     patterns = params['service_patterns']
+    systemd = host.systemd_client()
     if not host.systemd_running():
-        reason = 'systemd is not running on this host (no /run/systemd/system)' if host.which('systemctl') else \
-            'systemctl is not installed'
+        reason = systemd.absent_reason()
         sec.set_absent(reason)
         not_installed(sec, 'services', required, 'systemd', reason)
         return sec
-    systemd = Systemd(host.run, exists=host.exists, which=host.which)
     try:
         names = systemd.list_units(patterns)
     except SystemdError as exc:

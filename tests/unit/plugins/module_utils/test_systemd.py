@@ -108,3 +108,9 @@ def test_daemon_reload():
         False, 'systemctl daemon-reload failed: Access denied')
     runner = Runner()
     assert client(runner, running=False).daemon_reload() == (True, 'systemd is not running') and runner.calls == []
+
+
+def test_absent_reason():
+    assert Systemd(Runner(), exists=lambda p: False, which=lambda n: '/bin/' + n).absent_reason() == (
+        'systemd is not running on this host (no /run/systemd/system)')
+    assert Systemd(Runner(), exists=lambda p: False, which=lambda n: None).absent_reason() == 'systemctl is not installed'
