@@ -294,11 +294,8 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
                     changed = True
 
     if 'unused_volumes' in scope:
-        used_volumes = set()
-        for item in staying:
-            used_volumes.update(item['volumes'])
+        used_volumes = set(name for item in staying for name in item['volumes'])
         for item in volumes:
-            reason = None
             if item['name'] in used_volumes:
                 reason = 'used by a container'
             elif item['refcount'] > 0 and not _only_removed_volume_users(item, every_container, removed_containers):
@@ -308,20 +305,12 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
             decide('volumes', item, reason)
 
     if 'unused_networks' in scope:
-        used_networks = set()
-        for item in staying:
-            used_networks.update(item['networks'])
+        used_networks = set(name for item in staying for name in item['networks'])
         for item in networks:
-            reason = None
-            if item['name'] in PREDEFINED_NETWORKS:
-                reason = 'predefined network'
-            elif item['scope'] == 'swarm':
-                reason = 'swarm network'
-            elif item['name'] in used_networks or item['id'] in used_networks:
-                reason = 'used by a container'
-            else:
-                reason = common_reason(item, [item['name']])
-            decide('networks', item, reason)
+            in_use = item['name'] in used_networks or item['id'] in used_networks
+            decide('networks', item, 'predefined network' if item['name'] in PREDEFINED_NETWORKS else
+                   'swarm network' if item['scope'] == 'swarm' else
+                   'used by a container' if in_use else common_reason(item, [item['name']]))
 
     if 'build_cache' in scope:
         for item in cache:
