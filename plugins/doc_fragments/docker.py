@@ -32,7 +32,6 @@ options:
       - If not set, the environment variable E(DOCKER_TLS_VERIFY) is used.
     type: bool
     default: false
-    aliases: [tls_verify]
   ca_path:
     description:
       - CA certificate (PEM) that signed the engine's certificate, for O(validate_certs).

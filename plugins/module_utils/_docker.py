@@ -44,8 +44,7 @@ ABSENT, LIBRARY, DOWN = 'absent', 'library', 'down'
 DOCKER_COMMON_ARGS = dict(
     docker_host=dict(type='str', fallback=(env_fallback, ['DOCKER_HOST'])),
     tls=dict(type='bool', default=False, fallback=(env_fallback, ['DOCKER_TLS'])),
-    validate_certs=dict(type='bool', default=False, aliases=['tls_verify'],
-                        fallback=(env_fallback, ['DOCKER_TLS_VERIFY'])),
+    validate_certs=dict(type='bool', default=False, fallback=(env_fallback, ['DOCKER_TLS_VERIFY'])),
     ca_path=dict(type='path', aliases=['ca_cert', 'cacert_path']),
     client_cert=dict(type='path'),
     client_key=dict(type='path'),
