@@ -154,7 +154,10 @@ def test_container_names_and_storage_driver():
 
 
 def test_storage_driver_without_the_sdk_asks_the_cli_on_the_same_endpoint(monkeypatch):
-    monkeypatch.setattr(_docker, 'import_sdk', lambda: (_ for _ in ()).throw(_docker.library_error('no docker')))
+    def no_sdk():
+        raise _docker.library_error('no docker')
+
+    monkeypatch.setattr(_docker, 'import_sdk', no_sdk)
     calls = []
 
     def run(argv):
