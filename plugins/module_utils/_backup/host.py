@@ -45,10 +45,7 @@ class Host(object):
             try:
                 self._conn = _docker.connect(self.docker)
             except _docker.DockerError as exc:
-                if exc.reason == _docker.LIBRARY:
-                    raise BackupError('the Python docker SDK is required for docker_volumes/stop_containers '
-                                      '(Debian: apt-get install python3-docker): %s' % exc)
-                raise BackupError(str(exc))
+                raise BackupError('docker_volumes/stop_containers: %s' % exc)
         return self._conn
 
     def client(self):

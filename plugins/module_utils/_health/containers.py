@@ -25,8 +25,8 @@ def docker_options(host, params=None):
     """The Docker options of this run: the module's, with the host's endpoint and timeout.
 
     ``validate_certs`` of cloudos_health is about every TLS certificate it sees: for the engine it
-    applies once TLS is on (``tls``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``, a certificate
-    option); it does not turn TLS on by itself, so a plain ``tcp://`` engine stays reachable.
+    applies when ``tls`` is on, and does not turn TLS on by itself, so a plain ``tcp://`` engine
+    stays reachable; without ``tls``, ``DOCKER_TLS_VERIFY`` decides, as for the docker CLI.
     """
     params = params or {}
     opts = _docker.options(params, docker_host=host.docker_host or params.get('docker_host'),

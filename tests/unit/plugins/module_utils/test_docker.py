@@ -177,3 +177,38 @@ def test_argument_spec_merges_and_the_module_option_wins():
     assert _docker.options({'docker_host': 'tcp://h:1', 'other': 1}, timeout=5) == {
         'docker_host': 'tcp://h:1', 'tls': None, 'validate_certs': None, 'ca_path': None, 'client_cert': None,
         'client_key': None, 'timeout': 5}
+
+
+def test_backup_host_takes_the_module_options_and_the_shared_error_text(monkeypatch):
+    from ansible_collections.cloudos.ops.plugins.module_utils._backup.host import Host
+    from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
+    seen = []
+
+    def refuse(opts, **kwargs):
+        seen.append(opts)
+        raise _docker.down_error(opts['docker_host'], 'connection refused')
+
+    monkeypatch.setattr(_docker, 'connect', refuse)
+    host = Host(lambda argv: (0, '', ''), {'state': 'present', 'docker_host': 'tcp://h:2376', 'tls': True, 'timeout': 5})
+    with pytest.raises(BackupError) as info:
+        host.volume('prometheus_data')
+    assert str(info.value) == ('docker_volumes/stop_containers: the Docker engine at tcp://h:2376 does not answer: '
+                               'connection refused')
+    assert seen[0] == dict(_docker.options({}), docker_host='tcp://h:2376', tls=True, timeout=5)
+    assert Host(lambda argv: (0, '', ''), 'unix:///x.sock').docker == dict(_docker.options({}), docker_host='unix:///x.sock',
+                                                                           timeout=60)
+
+
+def test_backup_host_enabled_units_through_the_systemd_client():
+    from ansible_collections.cloudos.ops.plugins.module_utils._backup.host import Host
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        return (0, 'ssh.service enabled enabled\n', '') if argv[1] == 'list-unit-files' else (1, '', 'nope')
+
+    files, status = Host(run).system_state(['units'])
+    assert files == {'enabled-units.txt': b'ssh.service enabled enabled\n'} and status == {'units': 'ok'}
+    assert calls == [['systemctl', 'list-unit-files', '--state=enabled', '--no-legend', '--no-pager']]
+    files, status = Host(lambda argv: (1, '', 'Failed to connect to bus\n')).system_state(['units'])
+    assert files == {} and status == {'units': 'unavailable: Failed to connect to bus'}

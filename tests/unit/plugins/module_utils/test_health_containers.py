@@ -139,3 +139,12 @@ def test_no_socket_but_unit_installed_is_down():
     sec = containers.probe(FakeHost(units=['docker.service']), params(), THRESHOLDS)
     assert sec.status == 'critical'
     assert 'installed (systemd unit docker.service exists) but not running' in sec.findings[0]['message']
+
+
+def test_docker_options_take_the_host_endpoint_and_verify_only_with_tls():
+    host = FakeHost(docker_host='tcp://10.0.0.5:2376', timeout=2.4)
+    opts = containers.docker_options(host, params(validate_certs=True))
+    assert opts['docker_host'] == 'tcp://10.0.0.5:2376' and opts['timeout'] == 2
+    assert opts['validate_certs'] is None  # a plain tcp:// engine is not made TLS by the HTTP setting
+    opts = containers.docker_options(host, params(validate_certs=False, tls=True, ca_path='/pki/ca.pem'))
+    assert opts['validate_certs'] is False and opts['tls'] is True and opts['ca_path'] == '/pki/ca.pem'
