@@ -296,7 +296,7 @@ def run_module(module, suite, host_class, validate_params, fact):
         module.fail_json(msg=error)
     set_c_locale(module)
     host = host_class(timeout=params['timeout'], validate_certs=params['validate_certs'],
-                      docker_host=params.get('docker_host'),
+                      docker_host=params.get('docker_host'), docker_params=params,
                       run_command=lambda args, data=None: module.run_command(
                           args, data=data, binary_data=True, expand_user_and_vars=False))
     report = suite.run(host, params, thresholds, host_name=params['host'])

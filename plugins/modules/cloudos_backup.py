@@ -163,9 +163,8 @@ options:
     description: V(verified) - fail when a set does not verify (else only report it).
     type: bool
     default: true
-  docker_host:
-    description: Docker Engine URL; defaults to E(DOCKER_HOST) or C(unix:///var/run/docker.sock).
-    type: str
+extends_documentation_fragment:
+  - cloudos.ops.docker
 requirements:
   - The Python C(docker) SDK (Debian C(python3-docker)) for O(docker_volumes), O(stop_containers) and the
     C(docker_volumes) item of O(system_state).
@@ -277,6 +276,7 @@ containers:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker
 from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, states
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.host import Host
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
@@ -285,7 +285,7 @@ from ansible_collections.cloudos.ops.plugins.module_utils._common import set_c_l
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=_docker.argument_spec(
             state=dict(type='str', choices=['present', 'verified', 'restored', 'pruned'], default='present'),
             dest=dict(type='path', default='/backup/cloudos'),
             backup_id=dict(type='str'),
@@ -308,12 +308,11 @@ def main():
             compare=dict(type='list', elements='str', choices=['manifest', 'live'], default=[]),
             restore_external_symlinks=dict(type='bool', default=False),
             fail_on_mismatch=dict(type='bool', default=True),
-            docker_host=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     set_c_locale(module)
-    host = Host(module.run_command, module.params['docker_host'])
+    host = Host(module.run_command, module.params)
     try:
         result = states.run(module.params, host, check_mode=module.check_mode, diff_mode=module._diff)
     except BackupError as exc:

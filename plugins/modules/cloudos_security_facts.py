@@ -120,7 +120,7 @@ options:
     type: dict
     default: {team: security}
   validate_certs:
-    description: Verify TLS certificates of C(https://) URLs.
+    description: Verify TLS certificates of C(https://) URLs, and of the Docker engine when O(tls) is on.
     type: bool
     default: true
   certificate_files:
@@ -133,9 +133,6 @@ options:
     type: list
     elements: str
     default: []
-  docker_host:
-    description: Docker Engine endpoint; defaults to E(DOCKER_HOST) or the local socket.
-    type: str
   hardening_state:
     description: State file written by the C(cloudos.ops.hardening) role with the settings it applied.
     type: path
@@ -148,6 +145,7 @@ options:
     default: {}
 extends_documentation_fragment:
   - cloudos.ops.attributes.read_only
+  - cloudos.ops.docker
 requirements:
   - Python 3.9 or later on the managed host; root (C(become)) to read the journal, C(sshd -T) and socket owners.
   - C(docker) Python SDK 5.0 or later for the C(containers) section.
@@ -217,12 +215,12 @@ security:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudos.ops.plugins.module_utils import _security
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker, _security
 from ansible_collections.cloudos.ops.plugins.module_utils._sections import run_module
 
 
 def argument_spec():
-    return dict(
+    return _docker.argument_spec(
         checks=dict(type='list', elements='str', default=['all'], choices=['all'] + list(_security.SECURITY.names)),
         thresholds=dict(type='dict', default={}),
         timeout=dict(type='float', default=10.0),
@@ -240,7 +238,6 @@ def argument_spec():
         validate_certs=dict(type='bool', default=True),
         certificate_files=dict(type='list', elements='path', default=['/etc/ssl/certs/cloudos.crt']),
         certificate_endpoints=dict(type='list', elements='str', default=[]),
-        docker_host=dict(type='str'),
         hardening_state=dict(type='path', default='/var/lib/cloudos-ops/hardening.json'),
         hardening_expected=dict(type='dict', default={}),
     )

@@ -210,14 +210,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _sysctl
 from ansible_collections.cloudos.ops.plugins.module_utils._common import set_c_locale
+from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd
 
 
 def _daemon_reload(module):
-    systemctl = module.get_bin_path('systemctl')
-    if systemctl:
-        rc, _out, err = module.run_command([systemctl, 'daemon-reload'], environ_update={'LANG': 'C'})
-        if rc != 0:
-            module.warn('systemctl daemon-reload failed: %s' % err.strip())
+    reloaded, message = Systemd(module.run_command, which=module.get_bin_path).daemon_reload()
+    if not reloaded:
+        module.warn(message)
 
 
 def main():

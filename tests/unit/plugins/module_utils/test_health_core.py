@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _systemd
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
 from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
 from ansible_collections.cloudos.ops.plugins.module_utils._sections import ThresholdError
@@ -164,19 +165,13 @@ def test_container_name_matching():
     assert not core.container_matches('grafanalike', 'grafana')
 
 
-def test_parse_show_blocks():
-    text = 'Id=a.service\nActiveState=active\n\nId=b.service\nActiveState=failed\n'
-    assert core.parse_show(text) == [{'Id': 'a.service', 'ActiveState': 'active'},
-                                     {'Id': 'b.service', 'ActiveState': 'failed'}]
-
-
 def test_unit_files_count_without_running_systemd(tmp_path, monkeypatch):
     unit_dir = tmp_path / 'lib'
     unit_dir.mkdir()
     (unit_dir / 'prometheus.service').write_text('[Service]\n')
-    monkeypatch.setattr(core, 'UNIT_DIRS', (str(unit_dir),))
+    monkeypatch.setattr(_systemd, 'UNIT_DIRS', (str(unit_dir),))
     host = core.Host()
-    monkeypatch.setattr(host, 'systemd_running', lambda: False)
+    monkeypatch.setattr(host, 'which', lambda name: None)  # no systemctl: systemd is not running
     assert host.units_exist(['prometheus', 'grafana-server.service']) == ['prometheus.service']
 
 
@@ -191,3 +186,15 @@ def test_commands_go_through_the_module_runner_with_a_time_limit():
     assert calls[0][-2:] == ['systemctl', 'show'] and calls[0][1:4] == ['-k', '1', '2']
     assert rc == 124 and err == 'systemctl timed out after 2s'
     assert core.Host().run(['true'])[0] == 127
+
+
+def test_container_names_uses_the_modules_docker_tls_options(monkeypatch):
+    from ansible_collections.cloudos.ops.plugins.module_utils import _docker
+    seen = []
+    monkeypatch.setattr(_docker, 'container_names', lambda opts, exists=None: seen.append(opts) or ['cloudos-web'])
+    host = core.Host(timeout=3, docker_host='tcp://engine:2376',
+                     docker_params={'tls': True, 'validate_certs': True, 'ca_path': '/etc/docker/ca.pem'})
+    assert host.container_names() == ['cloudos-web']
+    assert seen[0]['docker_host'] == 'tcp://engine:2376'
+    assert (seen[0]['tls'], seen[0]['validate_certs'], seen[0]['ca_path']) == (True, True, '/etc/docker/ca.pem')
+    assert seen[0]['timeout'] == 3
