@@ -434,7 +434,7 @@ def notify(targets, alerts, title='cloudos.ops', receiver='cloudos.ops', check_m
     normal = normalise_alerts(alerts)
     planned = plan(targets, normal, title, receiver, now)
     result = {'changed': True, 'alerts': len(normal),
-              'keys': [a['key'] for a in normal], 'notifications': [], 'failed': []}
+              'keys': [a['key'] for a in normal], 'notifications': [], 'undelivered': []}
     if check_mode:
         result['would_send'] = preview(planned)
         return result
@@ -443,6 +443,6 @@ def notify(targets, alerts, title='cloudos.ops', receiver='cloudos.ops', check_m
         try:
             result['notifications'].append(sender.deliver(index, target, kind, payloads))
         except NotifyError as exc:
-            result['failed'].append({'name': target_name(target, index), 'type': kind, 'msg': str(exc)})
+            result['undelivered'].append({'name': target_name(target, index), 'type': kind, 'msg': str(exc)})
     result['changed'] = bool(result['notifications'])
     return result

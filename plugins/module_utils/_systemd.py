@@ -152,6 +152,18 @@ class Systemd:
             return None
         return out if out.strip() else None
 
+    def start(self, unit):
+        """``systemctl start <unit>``; raise :class:`SystemdError` when systemd refuses."""
+        self._call('start', ['start', '--', unit_name(unit)])
+
+    def stop(self, unit):
+        """``systemctl stop <unit>``; raise :class:`SystemdError` when systemd refuses."""
+        self._call('stop', ['stop', '--', unit_name(unit)])
+
+    def reset_failed(self, unit):
+        """``systemctl reset-failed <unit>``: forget its failed state and start-limit counter."""
+        self._call('reset-failed', ['reset-failed', '--', unit_name(unit)])
+
     def daemon_reload(self):
         """``(ok, message)``; ``(True, 'systemd is not running')`` where there is nothing to reload."""
         if not self.running():

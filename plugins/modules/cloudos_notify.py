@@ -234,7 +234,7 @@ notifications:
   elements: dict
   sample:
     - {name: "pagerduty #1", type: pagerduty, sent: 1, statuses: [202], dedup_keys: [cloudos.ops/CloudOSRepairFailed/web-1/cloudos-api.service]}
-failed:
+undelivered:
   description: The targets that did not take the notification, with the reason.
   returned: always
   type: list
@@ -305,8 +305,8 @@ def main():
                         check_mode=module.check_mode, sender=sender)
     except NotifyError as exc:
         module.fail_json(msg=str(exc))
-    if result['failed'] and params['fail_on_error']:
-        module.fail_json(msg='; '.join(f['msg'] for f in result['failed']), **result)
+    if result['undelivered'] and params['fail_on_error']:
+        module.fail_json(msg='; '.join(f['msg'] for f in result['undelivered']), **result)
     module.exit_json(**result)
 
 

@@ -146,7 +146,7 @@ def test_retries_on_429_then_succeeds_and_fails_after_the_last_try():
     result = n.notify([{'type': 'pagerduty', 'routing_key': 'K', 'url': 'http://127.0.0.1:9/pagerduty'}], [UNIT],
                       sender=sender, now=NOW)
     assert len(calls) == 3 and sleeps == [1.0, 2.0]
-    assert result['notifications'][0]['statuses'] == [202] and result['failed'] == []
+    assert result['notifications'][0]['statuses'] == [202] and result['undelivered'] == []
 
     calls.clear()
 
@@ -157,7 +157,7 @@ def test_retries_on_429_then_succeeds_and_fails_after_the_last_try():
     sender = n.Sender(retries=1, post=down, sleep=lambda s: None)
     result = n.notify([{'type': 'pagerduty', 'routing_key': 'K'}], [UNIT], sender=sender, now=NOW)
     assert len(calls) == 2
-    assert result['failed'][0]['msg'].startswith('targets[0] (pagerduty #1): ')
+    assert result['undelivered'][0]['msg'].startswith('targets[0] (pagerduty #1): ')
     assert result['changed'] is False
 
 
@@ -175,5 +175,5 @@ def test_a_failing_target_does_not_stop_the_others_and_hides_the_slack_path():
                       sender=n.Sender(post=post, sleep=lambda s: None), now=NOW)
     assert len(seen) == 2
     assert result['notifications'][0]['type'] == 'webhook'
-    assert 'SECRETPATH' not in result['failed'][0]['msg']
-    assert 'https://hooks.slack.com/...' in result['failed'][0]['msg']
+    assert 'SECRETPATH' not in result['undelivered'][0]['msg']
+    assert 'https://hooks.slack.com/...' in result['undelivered'][0]['msg']

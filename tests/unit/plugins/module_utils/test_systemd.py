@@ -114,3 +114,15 @@ def test_absent_reason():
     assert Systemd(Runner(), exists=lambda p: False, which=lambda n: '/bin/' + n).absent_reason() == (
         'systemd is not running on this host (no /run/systemd/system)')
     assert Systemd(Runner(), exists=lambda p: False, which=lambda n: None).absent_reason() == 'systemctl is not installed'
+
+
+def test_start_stop_reset_failed():
+    runner = Runner(start=(1, '', 'Job for cloudos-api.service failed.\n'))
+    sd = client(runner)
+    sd.stop('cloudos-api')
+    sd.reset_failed('cloudos-api.service')
+    with pytest.raises(SystemdError, match='systemctl start failed .rc 1.: Job for cloudos-api.service failed.'):
+        sd.start('cloudos-api')
+    assert runner.calls == [['systemctl', 'stop', '--', 'cloudos-api.service'],
+                            ['systemctl', 'reset-failed', '--', 'cloudos-api.service'],
+                            ['systemctl', 'start', '--', 'cloudos-api.service']]

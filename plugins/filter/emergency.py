@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudos.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the repair role: its memory across runs (restart budgets, escalations).
+"""Filters of the emergency roles: the repair role's memory across runs (restart budgets,
+escalations) and report entries, and the data-corruption report entry.
 
 See plugins/plugin_utils/_repair_state.py for the state file and the rules; each filter has its
 documentation in the .yml file of the same name beside this one.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudos.ops.plugins.module_utils._common import DurationError, parse_duration, parse_time
+from ansible_collections.cloudos.ops.plugins.plugin_utils import _data_corruption as dc
 from ansible_collections.cloudos.ops.plugins.plugin_utils import _repair_state as rs
 
 
@@ -64,6 +66,12 @@ def repair_report_record(after, result, check_mode=False):
     return rs.report_record(after, result, bool(check_mode))
 
 
+def data_corruption_record(steps, failed_step='', check_mode=False):
+    if not isinstance(steps, dict):
+        raise AnsibleFilterError('data_corruption_record expects a dict of step results, got %r' % type(steps).__name__)
+    return dc.record(steps, failed_step or '', bool(check_mode))
+
+
 class FilterModule:
 
     def filters(self):
@@ -74,4 +82,5 @@ class FilterModule:
             'repair_escalations': repair_escalations,
             'repair_state_mark': repair_state_mark,
             'repair_report_record': repair_report_record,
+            'data_corruption_record': data_corruption_record,
         }
