@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _maintenance as m
-from ansible_collections.cloudos.ops.plugins.module_utils import _report
+from ansible_collections.cloudos.ops.plugins.plugin_utils import _report
 
 
 def health(services='ok', containers='ok', alerts='ok', findings=()):
