@@ -48,3 +48,9 @@ def reports_of_the_test_match_the_schema(request):
     problems = _mismatches(tmp_path)
     if problems:
         _fail(problems)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _CHECKED:
+        terminalreporter.write_line('%d report.json file(s) checked against %s'
+                                    % (len(_CHECKED), report_schema.SCHEMA_PATH.replace(report_schema.ROOT + '/', '')))
