@@ -196,8 +196,8 @@ def summarise_updates(updates, data):
     if _ran(applied) and applied.get('failed'):
         findings.append({'severity': CRITICAL, 'message': 'applying security updates failed: %s' % applied.get('msg'),
                          'action': 'Read the package manager output on the host'})
-    return _judged('%d pending, %d security%s' % (info.get('count', 0), sec,
-                                                   (', %d applied' % len(applied_list)) if applied_list else ''),
+    applied_text = (', %d applied' % len(applied_list)) if applied_list else ''
+    return _judged('%d pending, %d security%s' % (info.get('count', 0), sec, applied_text),
                    {'pending': info.get('count', 0), 'security': sec, 'applied': len(applied_list),
                     'manager': info.get('manager')}, findings)
 
@@ -211,8 +211,8 @@ def summarise_logrotate(data):
     if res.get('failed'):
         return _failed('logrotate', res)
     needed = logrotate.get('needed') or 0
-    return _check(OK, '%s %d log(s)%s' % (_done(data, 'rotated', 'would rotate'), needed,
-                                         ' (forced)' if logrotate.get('forced') else ''),
+    forced = ' (forced)' if logrotate.get('forced') else ''
+    return _check(OK, '%s %d log(s)%s' % (_done(data, 'rotated', 'would rotate'), needed, forced),
                   {'rotated': needed, 'forced': bool(logrotate.get('forced')), 'configs': logrotate.get('configs') or []})
 
 

@@ -20,7 +20,6 @@ from ansible_collections.cloudos.ops.plugins.plugin_utils._report_model import (
 _METRICS_MAX = 4000
 
 
-
 def h(value):
     """Text escaped for HTML element content and quoted attribute values."""
     return _html_escape(clean(value), quote=True)

@@ -16,7 +16,6 @@ from ansible_collections.cloudos.ops.plugins.plugin_utils._report_model import (
     ABSENT, CRITICAL, ERROR, OK, SKIPPED, UNREACHABLE, WARNING, clean, value_threshold)
 
 
-
 def xml_text(value):
     return clean(value)
 

@@ -419,5 +419,3 @@ def build_report(hosts, title='Fleet report', kind='report', started_at=None, fi
 
 def render_json(report):
     return json.dumps(report, indent=2, sort_keys=False, default=str, ensure_ascii=False) + '\n'
-
-
