@@ -6,15 +6,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
-
-from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloudos.ops.plugins.module_utils import _report
+from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_time, rfc3339, utcnow, write_atomic
+from ansible_collections.cloudos.ops.plugins.plugin_utils import _report
 
 ARGUMENT_SPEC = dict(
     dest=dict(type='path', required=True),
@@ -35,33 +33,12 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def _now():
-    return datetime.now(timezone.utc).isoformat(timespec='seconds').replace('+00:00', 'Z')
-
-
 def _same_content(path, data):
     try:
         with open(path, 'rb') as handle:
             return handle.read() == data
     except OSError:
         return False
-
-
-def write_atomic(path, data, mode):
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def link_latest(dest, name):
@@ -128,11 +105,11 @@ class ActionModule(ActionBase):
 
         started = args['started_at']
         if not started:
-            times = sorted(e['checked_at'] for e in entries if _report.parse_time(e['checked_at']))
+            times = sorted(e['checked_at'] for e in entries if isinstance(e['checked_at'], str) and parse_time(e['checked_at']))
             started = times[0] if times else None
         try:
             report = _report.build_report(
-                entries, title=args['title'], kind=args['kind'], started_at=started, finished_at=_now(),
+                entries, title=args['title'], kind=args['kind'], started_at=started, finished_at=rfc3339(utcnow()),
                 fail_on=args['fail_on'], thresholds=args['thresholds'],
                 metadata=dict((k, v) for k, v in (args['metadata'] or {}).items() if v not in (None, '')),
                 columns=args['columns'])
@@ -162,7 +139,7 @@ class ActionModule(ActionBase):
                 data = to_bytes(text, errors='surrogate_or_strict')
                 if _same_content(files[fmt], data):
                     continue
-                write_atomic(files[fmt], data, mode)
+                write_atomic(files[fmt], data, mode=mode)
                 result['changed'] = True
             if args['latest_link']:
                 link, warning = link_latest(dest, args['latest_link'])

@@ -166,18 +166,23 @@ EXAMPLES = r"""
     msg: "{{ report.files.html }} ({{ report.summary.status }})"
   run_once: true
 
-- name: Report from results built by hand
+- name: Report a result built in the play, without the health module
   cloudos.ops.fleet_report:
     dest: /tmp/report
     formats: [json, junit]
+    kind: backup_age
+    # A result with `checks` at its top level is used as it is (no result_key).
     results:
-      web1:
-        health:
-          status: warning
-          checks:
-            disk: {status: warning, summary: "/ 86 % full", metrics: {}, findings: []}
-          findings:
-            - {check: disk, severity: warning, message: "/ is 86 % full", action: "Clean up old logs"}
+      db1:
+        checks:
+          backup:
+            status: critical
+            summary: newest set 58 h old
+            findings:
+              - check: backup
+                severity: critical
+                message: The newest backup set is 58 hours old
+                action: Run the backup playbook
   delegate_to: localhost
 """
 

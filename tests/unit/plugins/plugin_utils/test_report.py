@@ -1,4 +1,4 @@
-"""Fleet report renderers: document, Markdown, HTML, JUnit XML (plugins/module_utils/_report.py)."""
+"""Fleet report renderers: document, Markdown, HTML, JUnit XML (plugins/plugin_utils/_report*.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible_collections.cloudos.ops.plugins.module_utils import _report as R
+from ansible_collections.cloudos.ops.plugins.plugin_utils import _report as R
 
 import report_samples as S
 
