@@ -47,7 +47,8 @@ class HttpError(Exception):
 class Response:
     """An HTTP answer: ``status``, ``headers`` (dict, lower-case keys), ``body`` (bytes)."""
 
-    def __init__(self, url, status, headers, body, elapsed_ms):
+    def __init__(self, url, status, headers, body, elapsed_ms, method='GET'):
+        self.method = method
         self.url = url
         self.status = status
         self.headers = headers
@@ -64,8 +65,8 @@ class Response:
             return json.loads(self.text)
         except ValueError as exc:
             raise HttpError(
-                'GET %s answered HTTP %s with a body that is not JSON (%s): %s'
-                % (self.url, self.status, exc, _quote(self.text)),
+                '%s %s answered HTTP %s with a body that is not JSON (%s): %s'
+                % (self.method, self.url, self.status, exc, _quote(self.text)),
                 url=self.url, status=self.status, body=self.text, kind='invalid')
 
 
@@ -162,7 +163,7 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
         status = exc.code
         if expect and status in expect:
             return Response(url, status, dict((k.lower(), v) for k, v in (exc.headers or {}).items()),
-                            body, int((time.monotonic() - started) * 1000))
+                            body, int((time.monotonic() - started) * 1000), method)
         hint = ''
         if status == 410:
             hint = ' (HTTP 410 Gone: this API version was removed from the server)'
@@ -194,4 +195,18 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
         raise HttpError('%s answered HTTP %s, expected %s: %s'
                         % (what, status, ', '.join(str(s) for s in expect), _quote(body.decode('utf-8', 'replace'))),
                         url=url, status=status, body=body, kind='http')
-    return Response(url, status, resp_headers, body, elapsed_ms)
+    return Response(url, status, resp_headers, body, elapsed_ms, method)
+
+
+def get_only(http_get):
+    """Adapt a ``http_get(url, timeout=None)`` function (a health ``Host``'s) to the ``send``
+    signature of the clients (:func:`request`'s), for clients that only read.
+
+    The host's GET carries the host's settings (``validate_certs``, its timeout); a
+    ``timeout`` of ``None`` keeps the host's.
+    """
+    def send(url, method='GET', data=None, timeout=None, **dummy):
+        if method != 'GET' or data is not None:
+            raise HttpError('%s %s: only GET requests can be sent this way' % (method, url), url=url, kind='invalid')
+        return http_get(url, timeout=timeout)
+    return send

@@ -125,3 +125,30 @@ def test_tls_verification_is_still_enforced(tls_server):
         _http.request(tls_server + '/x')
     assert err.value.kind == 'tls'
     assert _http.request(tls_server + '/x', validate_certs=False).json() == {'path': '/x'}
+
+
+def test_get_only_adapts_a_host_get():
+    seen = []
+    send = _http.get_only(lambda url, timeout=None: seen.append((url, timeout)) or 'answer')
+    assert send('http://x/a', timeout=3, validate_certs=False, headers={}) == 'answer'
+    assert seen == [('http://x/a', 3)]
+    with pytest.raises(_http.HttpError) as err:
+        send('http://x/a', method='POST', data=b'{}')
+    assert err.value.kind == 'invalid' and 'only GET' in err.value.message
+
+
+def test_only_the_http_client_opens_http_connections():
+    import os
+    import re
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins')
+    pattern = re.compile(r'^\s*(from|import)\s+(ansible\.module_utils\.urls|urllib\.request|urllib2|http\.client|'
+                         r'httplib|requests)\b', re.M)
+    offenders = []
+    for folder, dummy, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith('.py') and not path.endswith(os.path.join('module_utils', '_http.py')):
+                with open(path, encoding='utf-8') as handle:
+                    if pattern.search(handle.read()):
+                        offenders.append(os.path.relpath(path, root))
+    assert offenders == []
