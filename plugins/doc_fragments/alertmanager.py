@@ -67,7 +67,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds each HTTP request may take as a whole (connecting, sending and reading the whole answer).
     type: float
     default: 10
 attributes:

@@ -8,8 +8,9 @@ Private to this collection: no compatibility promise. Pure functions, used by th
 
 * :func:`health_gate` compares a host's ``cloudos_health`` record before and after its
   maintenance and says whether the rollout must stop, and why;
-* :func:`series_summary` turns a Prometheus range-query series into first/last/min/max and a
-  linear trend per day (with days until a percentage reaches 100);
+* :func:`capacity` runs ``cloudos_capacity_info``'s range queries through a
+  ``_prometheus.PrometheusClient``; :func:`series_summary` turns one series into
+  first/last/min/max and a linear trend per day (with days until a percentage reaches 100);
 * :func:`host_report` turns the registered results of the role's tasks into a host entry of
   the fleet report (``status``, ``checks``, ``findings``), the shape ``_report`` renders.
 """
