@@ -86,20 +86,16 @@ _OPERATORS = {
 }
 
 
-class AlertmanagerError(Exception):
+class AlertmanagerError(HttpError):
     """Anything the modules report with ``fail_json``; ``field`` names the bad parameter.
 
-    ``kind`` and ``url`` are those of the HTTP error behind it (see ``_http.HttpError``), or
-    ``invalid`` for an answer of the wrong shape.
+    An ``_http.HttpError``: ``kind``, ``status`` and ``url`` are those of the HTTP error behind it,
+    ``invalid`` for an answer of the wrong shape, ``None`` for bad input.
     """
 
     def __init__(self, message, field=None, status=None, kind=None, url=None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, url=url, status=status, kind=kind)
         self.field = field
-        self.status = status
-        self.kind = kind
-        self.url = url
 
 
 class ValidationError(AlertmanagerError):
@@ -856,6 +852,10 @@ class AlertmanagerClient:
                                     % (what, method, target, _short(answer), problem),
                                     status=getattr(response, 'status', None), kind='invalid', url=target)
         return answer
+
+    def healthy(self):
+        """The ``_http.Response`` of ``GET /-/healthy``; raises :class:`AlertmanagerError`."""
+        return self._call('GET', '-/healthy')
 
     def status(self):
         return self._json('GET', 'api/v2/status', 'status', dict)

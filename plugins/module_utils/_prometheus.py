@@ -122,4 +122,3 @@ class PrometheusClient:
 def effective_step(start, end, step):
     """The step :meth:`PrometheusClient.query_range` really uses."""
     return max(int(step), (int(end) - int(start)) // MAX_POINTS + 1)
-

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import AlertmanagerClient
 from ansible_collections.cloudos.ops.plugins.module_utils._http import get_only, join_url
 from ansible_collections.cloudos.ops.plugins.module_utils._prometheus import PrometheusClient
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
@@ -57,11 +58,13 @@ def grafana_database(body_text):
 
 def ask(host, params, component, url):
     """``(response, None)`` or ``(None, HttpError)`` for the health endpoint at ``url``; Prometheus
-    through its client."""
-    if component != 'prometheus':
-        return probe_url(host, url)
-    client = PrometheusClient(params['prometheus_url'], timeout=None, send=get_only(host.http_get))
-    return probe_url(host, url, get=client.healthy)
+    and Alertmanager through their clients (Grafana has no client: this GET is all we ask it)."""
+    send = get_only(host.http_get)
+    if component == 'prometheus':
+        return probe_url(host, url, get=PrometheusClient(params['prometheus_url'], timeout=None, send=send).healthy)
+    if component == 'alertmanager':
+        return probe_url(host, url, get=AlertmanagerClient(params['alertmanager_url'], timeout=None, send=send).healthy)
+    return probe_url(host, url)
 
 
 def check_component(host, params, component):

@@ -287,7 +287,7 @@ def _headers_of(request_text):
 @pytest.mark.parametrize('auth', [dict(bearer_token='t0ken-value'), dict(url_username='ops', url_password='pw-s3cret')])
 def test_credentials_and_cookies_do_not_cross_origins(raw, auth):
     other = raw(_answer(body=b'{"where": "other"}'))
-    home = raw(_redirector(lambda path: {'/away': other.url + '/landed', '/near': '/here'}.get(path)))
+    home = raw(_redirector({'/away': other.url + '/landed', '/near': '/here'}.get))
     assert _http.request(home.url + '/away', headers={'Cookie': 'session=abc'}, **auth).json() == {'where': 'other'}
     sent = _headers_of(other.requests[-1])
     assert 'authorization' not in sent and 'cookie' not in sent

@@ -111,3 +111,22 @@ def test_capacity_errors_name_the_query():
         _maintenance.capacity(PrometheusClient(URL, send=Send(b'<html/>')), PARAMS, 86400)
     with pytest.raises(_maintenance.MaintenanceError, match='^days must be positive, got 0'):
         _maintenance.capacity(PrometheusClient(URL, send=Send([])), dict(PARAMS, days=0), 86400)
+
+
+def _files_mentioning(pattern):
+    import os
+    import re
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins')
+    found = []
+    for folder, dummy, files in os.walk(root):
+        for name in files:
+            if name.endswith('.py') and os.path.basename(folder) != 'modules':  # modules only document paths
+                with open(os.path.join(folder, name), encoding='utf-8') as handle:
+                    if re.search(pattern, handle.read()):
+                        found.append(name)
+    return sorted(found)
+
+
+def test_only_the_clients_know_the_api_paths():
+    assert _files_mentioning(r"['\"]/?api/v1/query") == ['_prometheus.py']
+    assert _files_mentioning(r"['\"]/?api/v2/(alerts|silences?)") == ['_alertmanager.py']
