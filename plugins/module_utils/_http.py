@@ -109,9 +109,9 @@ def validate_url(url, name='url'):
     """
     if not isinstance(url, str) or not url:
         return '%s must be a non-empty http:// or https:// URL, got %r' % (name, url)
-    if '@' in url.split('://', 1)[-1].split('/', 1)[0].split('?', 1)[0]:
-        return ('%s must not carry credentials (user:password@) in the URL; use url_username and url_password, '
-                'got %s' % (name, redact_url(url)))
+    if '@' in url.split('://', 1)[-1].split('/', 1)[0].split('?', 1)[0].split('#', 1)[0]:
+        return ('%s must not carry credentials (user:password@): they would show in logs and messages; give them '
+                'as options (url_username and url_password where the module has them), got %s' % (name, redact_url(url)))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -322,7 +322,8 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
     """Send one request and return a :class:`Response`.
 
     ``data`` may be bytes, str, or any JSON-serialisable object (sent as JSON).
-    ``expect`` is an iterable of statuses that count as success (default: < 400).
+    ``expect`` is an iterable of statuses that count as success (default: any 2xx; a redirect that
+    is not followed, like any other status, is an :class:`HttpError`).
     ``timeout`` (seconds) bounds the whole request, redirects included; a body larger than
     ``max_bytes`` is an error.
     """
