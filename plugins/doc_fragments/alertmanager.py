@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudos.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options of every module that talks to Alertmanager (``cloudos.ops.alertmanager``)."""
+"""Connection options of every module that talks to Alertmanager (``cloudos.ops.alertmanager``).
+
+The argument spec they document is ``_alertmanager.ALERTMANAGER_COMMON_ARGS``; the fragment also
+documents the modules' membership of the action group ``cloudos.ops.alertmanager``.
+"""
 
 from __future__ import annotations
 
@@ -63,13 +67,9 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds each HTTP request may take as a whole (connecting, sending and reading the whole answer).
     type: float
     default: 10
-'''
-
-    ACTION_GROUP = r'''
-options: {}
 attributes:
   action_group:
     description: Use C(group/cloudos.ops.alertmanager) in C(module_defaults) to set the connection options once

@@ -29,21 +29,23 @@ Alertmanager facts this relies on (checked against Alertmanager 0.25 and later):
 
 from __future__ import annotations
 
+import copy
 import re
 
 from collections import namedtuple
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _common
+from ansible_collections.cloudos.ops.plugins.module_utils._common import utcnow
 from ansible_collections.cloudos.ops.plugins.module_utils._http import (
     HttpError,
     join_url,
     request,
     validate_url,
 )
-
-from urllib.parse import quote, urlencode
 
 DEFAULT_URL = 'http://localhost:9093'
 
@@ -72,9 +74,6 @@ _DURATION_UNITS = {
 }
 _DURATION_PART_RE = re.compile(r'(\d+)([a-zA-Z]+)')
 
-_TIME_RE = re.compile(
-    r'^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|z|[+-]\d{2}:?\d{2})?$')
-
 # amtool style: name, operator, value (quoted or bare).
 _MATCHER_RE = re.compile(r'^\s*([^\s=!~"]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$', re.S)
 
@@ -87,14 +86,16 @@ _OPERATORS = {
 }
 
 
-class AlertmanagerError(Exception):
-    """Anything the modules report with ``fail_json``; ``field`` names the bad parameter."""
+class AlertmanagerError(HttpError):
+    """Anything the modules report with ``fail_json``; ``field`` names the bad parameter.
 
-    def __init__(self, message, field=None, status=None):
-        super().__init__(message)
-        self.message = message
+    An ``_http.HttpError``: ``kind``, ``status`` and ``url`` are those of the HTTP error behind it,
+    ``invalid`` for an answer of the wrong shape, ``None`` for bad input.
+    """
+
+    def __init__(self, message, field=None, status=None, kind=None, url=None):
+        super().__init__(message, url=url, status=status, kind=kind)
         self.field = field
-        self.status = status
 
 
 class ValidationError(AlertmanagerError):
@@ -363,10 +364,6 @@ def identity_key(matchers):
 # Times
 # ---------------------------------------------------------------------------
 
-def utcnow():
-    return datetime.now(timezone.utc)
-
-
 def parse_duration(text, field='duration'):
     """Parse ``90m``, ``2h``, ``1d``, ``1h30m``, ``1w`` into a positive :class:`timedelta`."""
     if isinstance(text, timedelta):
@@ -397,40 +394,38 @@ def parse_duration(text, field='duration'):
 
 
 def parse_time(value, field='time'):
-    """Parse an RFC 3339 time (with a time zone) into an aware UTC :class:`datetime`."""
+    """Parse an RFC 3339 time (with a time zone) into an aware UTC :class:`datetime`.
+
+    Stricter than ``_common.parse_time``: a time without a zone, or anything unreadable, is
+    refused with a :class:`ValidationError` that says what is wrong.
+    """
+    moment = _common.parse_time(value, naive_zone=None) if isinstance(value, (str, datetime)) else None
+    if moment is not None:
+        return moment
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValidationError('%s=%s has no time zone; add Z or an offset such as +02:00' % (field, value),
-                                  field=field)
-        return value.astimezone(timezone.utc)
+        raise ValidationError('%s=%s has no time zone; add Z or an offset such as +02:00' % (field, value),
+                              field=field)
     raw = str(value).strip() if value is not None else ''
-    found = _TIME_RE.match(raw)
+    found = _common._TIME_RE.match(raw)  # pylint: disable=protected-access
     if not found:
         raise ValidationError('%s=%r is not an RFC 3339 time such as 2030-01-31T18:00:00Z or 2030-01-31T20:00:00+02:00'
                               % (field, raw), field=field)
-    year, month, day, hour, minute, second, frac, zone = found.groups()
+    fields, zone = found.groups()[:6], found.group(8)
     if zone is None:
         raise ValidationError('%s=%r has no time zone; add Z or an offset such as +02:00' % (field, raw), field=field)
-    micro = int((frac[1:] + '000000')[:6]) if frac else 0
-    if zone in ('Z', 'z'):
-        tzinfo = timezone.utc
-    else:
-        digits = zone.replace(':', '')
-        offset = timedelta(hours=int(digits[1:3]), minutes=int(digits[3:5]))
-        if offset >= timedelta(hours=24):
-            raise ValidationError('%s=%r has an impossible time zone offset' % (field, raw), field=field)
-        tzinfo = timezone(offset if digits[0] == '+' else -offset)
+    if zone not in ('Z', 'z') and int(zone[1:3]) >= 24:
+        raise ValidationError('%s=%r has an impossible time zone offset' % (field, raw), field=field)
     try:
-        stamp = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo)
+        datetime(*(int(f) for f in fields))
+        problem = 'out of range'
     except ValueError as exc:
-        raise ValidationError('%s=%r is not a valid time: %s' % (field, raw, exc), field=field)
-    return stamp.astimezone(timezone.utc)
+        problem = exc
+    raise ValidationError('%s=%r is not a valid time: %s' % (field, raw, problem), field=field)
 
 
 def format_time(stamp):
     """Format an aware datetime the way Alertmanager does (UTC, milliseconds)."""
-    stamp = stamp.astimezone(timezone.utc)
-    return stamp.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (stamp.microsecond // 1000)
+    return _common.rfc3339(stamp, millis=True)
 
 
 def same_time(first, second, tolerance=TIME_TOLERANCE):
@@ -441,19 +436,9 @@ def same_time(first, second, tolerance=TIME_TOLERANCE):
 # Silence input
 # ---------------------------------------------------------------------------
 
-class SilenceSpec:
-    """Validated input of ``alertmanager_silence``."""
-
-    def __init__(self, state, matchers=None, created_by=None, comment=None, starts_at=None, ends_at=None,
-                 duration=None, silence_id=None):
-        self.state = state
-        self.matchers = matchers
-        self.created_by = created_by
-        self.comment = comment
-        self.starts_at = starts_at
-        self.ends_at = ends_at
-        self.duration = duration
-        self.silence_id = silence_id
+#: Validated input of ``alertmanager_silence`` (built by :func:`build_silence_spec`).
+SilenceSpec = namedtuple('SilenceSpec', 'state matchers created_by comment starts_at ends_at duration silence_id',
+                         defaults=(None,) * 7)
 
 
 def build_silence_spec(params, now=None):
@@ -746,25 +731,37 @@ def _format_delta(delta):
 # Client
 # ---------------------------------------------------------------------------
 
-def alertmanager_argument_spec():
-    """Connection options shared by every module that talks to Alertmanager."""
-    return dict(
-        url=dict(type='str', default=DEFAULT_URL, fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_URL'])),
-        url_username=dict(type='str', aliases=['username'],
-                          fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_USERNAME'])),
-        url_password=dict(type='str', no_log=True, aliases=['password'],
-                          fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_PASSWORD'])),
-        bearer_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_TOKEN'])),
-        headers=dict(type='dict', default={}),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-        client_cert=dict(type='path'),
-        client_key=dict(type='path'),
-        timeout=dict(type='float', default=10.0),
-    )
-
+#: Connection options of every module that talks to Alertmanager (documented in the doc
+#: fragment ``cloudos.ops.alertmanager``). Copy it (:func:`alertmanager_argument_spec`)
+#: before adding a module's own options.
+ALERTMANAGER_COMMON_ARGS = dict(
+    url=dict(type='str', default=DEFAULT_URL, fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_URL'])),
+    url_username=dict(type='str', aliases=['username'], fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_USERNAME'])),
+    url_password=dict(type='str', no_log=True, aliases=['password'],
+                      fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_PASSWORD'])),
+    bearer_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_TOKEN'])),
+    headers=dict(type='dict', default={}),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    client_cert=dict(type='path'),
+    client_key=dict(type='path'),
+    timeout=dict(type='float', default=10.0),
+)
 
 ALERTMANAGER_REQUIRED_TOGETHER = [('url_username', 'url_password')]
+
+
+def alertmanager_argument_spec(**options):
+    """A fresh copy of :data:`ALERTMANAGER_COMMON_ARGS` plus a module's own ``options``."""
+    spec = copy.deepcopy(ALERTMANAGER_COMMON_ARGS)
+    spec.update(options)
+    return spec
+
+
+def fail_json(module, exc):
+    """Hand an :class:`AlertmanagerError` to ``module.fail_json`` (with ``status`` when there is one)."""
+    extra = {} if exc.status is None else {'status': exc.status}
+    module.fail_json(msg=exc.message, **extra)
 
 
 def check_connection_params(params):
@@ -783,10 +780,12 @@ def check_connection_params(params):
 
 
 class AlertmanagerClient:
-    """Alertmanager API v2 over the collection's HTTP client.
+    """Alertmanager API v2 over the collection's HTTP client: the only code that talks to Alertmanager.
 
-    ``send`` is the function that performs a request (default :func:`_http.request`);
-    tests may pass another one. ``calls`` records ``(method, path)`` of every request.
+    ``send`` is the function that performs a request (default :func:`_http.request`); the
+    health probes pass their host's GET (``_http.get_only(host.http_get)``), tests another
+    one. ``calls`` records ``(method, path)`` of every request. Every failure, also an
+    answer of the wrong shape, is an :class:`AlertmanagerError` naming the endpoint.
     """
 
     def __init__(self, url=DEFAULT_URL, url_username=None, url_password=None, bearer_token=None, headers=None,
@@ -802,20 +801,22 @@ class AlertmanagerClient:
     @classmethod
     def from_params(cls, params, send=None):
         check_connection_params(params)
-        names = ('url', 'url_username', 'url_password', 'bearer_token', 'headers', 'validate_certs', 'ca_path',
-                 'client_cert', 'client_key', 'timeout')
-        kwargs = dict((name, params.get(name)) for name in names if params.get(name) is not None)
+        kwargs = dict((name, params.get(name)) for name in ALERTMANAGER_COMMON_ARGS if params.get(name) is not None)
         return cls(send=send, **kwargs)
 
-    def _call(self, method, path, data=None, query=None):
+    def endpoint(self, path, query=None):
         target = join_url(self.url, path)
         if query:
             target += '?' + urlencode(query, doseq=True)
+        return target
+
+    def _call(self, method, path, data=None, query=None):
+        target = self.endpoint(path, query)
         self.calls.append((method, path))
         try:
             return self.send(target, method=method, data=data, **self.options)
         except HttpError as exc:
-            raise AlertmanagerError(self._explain(exc, path), status=exc.status)
+            raise AlertmanagerError(self._explain(exc, path), status=exc.status, kind=exc.kind, url=target)
 
     def _explain(self, exc, path):
         message = exc.message
@@ -829,30 +830,47 @@ class AlertmanagerClient:
             message += ' (check ca_path, or validate_certs=false for a test server)'
         return message
 
-    def _json(self, response, what):
+    def _json(self, method, path, what, shape, items=None, data=None, query=None):
+        """The decoded answer of one request, checked to be a ``shape`` (``dict`` or ``list``) whose
+        elements are ``items``: a proxy's HTML page, a string or ``null`` is a clear error naming
+        the endpoint, never an AttributeError later."""
+        response = self._call(method, path, data=data, query=query)
+        target = self.endpoint(path, query)
         try:
-            return response.json()
+            answer = response.json()
         except HttpError as exc:
-            raise AlertmanagerError('%s: %s' % (what, exc.message), status=exc.status)
+            raise AlertmanagerError('%s: %s' % (what, exc.message), status=exc.status, kind='invalid', url=target)
+        problem = None
+        if not isinstance(answer, shape):
+            problem = 'expected a JSON %s, got %s' % (_JSON_NAMES[shape], _json_name(answer))
+        elif items is not None:
+            bad = [item for item in answer if not isinstance(item, items)]
+            if bad:
+                problem = 'expected a JSON list of %ss, found %s' % (_JSON_NAMES[items], _json_name(bad[0]))
+        if problem:
+            raise AlertmanagerError('%s: %s %s answered %.200s: %s (is url an Alertmanager?)'
+                                    % (what, method, target, _short(answer), problem),
+                                    status=getattr(response, 'status', None), kind='invalid', url=target)
+        return answer
+
+    def healthy(self):
+        """The ``_http.Response`` of ``GET /-/healthy``; raises :class:`AlertmanagerError`."""
+        return self._call('GET', '-/healthy')
 
     def status(self):
-        return self._json(self._call('GET', 'api/v2/status'), 'status')
+        return self._json('GET', 'api/v2/status', 'status', dict)
 
     def list_silences(self):
-        data = self._json(self._call('GET', 'api/v2/silences'), 'list silences')
-        if not isinstance(data, list):
-            raise AlertmanagerError('GET %s answered %r where a list of silences was expected (is url an '
-                                    'Alertmanager?)' % (join_url(self.url, 'api/v2/silences'), str(data)[:200]))
-        return data
+        return self._json('GET', 'api/v2/silences', 'list silences', list, dict)
 
     def get_silence(self, silence_id):
-        return self._json(self._call('GET', 'api/v2/silence/%s' % quote(silence_id, safe='')), 'get silence')
+        return self._json('GET', 'api/v2/silence/%s' % quote(silence_id, safe=''), 'get silence', dict)
 
     def post_silence(self, body):
-        data = self._json(self._call('POST', 'api/v2/silences', data=body), 'create silence')
-        if not isinstance(data, dict) or not data.get('silenceID'):
+        data = self._json('POST', 'api/v2/silences', 'create silence', dict, data=body)
+        if not data.get('silenceID'):
             raise AlertmanagerError('POST %s answered %r without a silenceID'
-                                    % (join_url(self.url, 'api/v2/silences'), str(data)[:200]))
+                                    % (join_url(self.url, 'api/v2/silences'), str(data)[:200]), kind='invalid')
         return data['silenceID']
 
     def expire_silence(self, silence_id):
@@ -860,17 +878,33 @@ class AlertmanagerClient:
 
     def list_alerts(self, active=True, silenced=True, inhibited=True, unprocessed=True, matchers=None,
                     receiver=None):
-        query = [('active', _flag(active)), ('silenced', _flag(silenced)), ('inhibited', _flag(inhibited)),
-                 ('unprocessed', _flag(unprocessed))]
+        """Alerts (a list of dicts) with these filters; a state filter set to ``None`` is not sent."""
+        query = [(name, _flag(value)) for name, value in (('active', active), ('silenced', silenced),
+                                                          ('inhibited', inhibited), ('unprocessed', unprocessed))
+                 if value is not None]
         for matcher in matchers or []:
             query.append(('filter', str(matcher)))
         if receiver:
             query.append(('receiver', receiver))
-        data = self._json(self._call('GET', 'api/v2/alerts', query=query), 'list alerts')
-        if not isinstance(data, list):
-            raise AlertmanagerError('GET %s answered %r where a list of alerts was expected'
-                                    % (join_url(self.url, 'api/v2/alerts'), str(data)[:200]))
-        return data
+        return self._json('GET', 'api/v2/alerts', 'list alerts', list, dict, query=query)
+
+
+_JSON_NAMES = {dict: 'object', list: 'list', str: 'string'}
+
+
+def _short(answer):
+    text = answer if isinstance(answer, str) else repr(answer)
+    return text.strip().replace('\n', ' ') or '(empty body)'
+
+
+def _json_name(value):
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'a boolean'
+    if isinstance(value, (int, float)):
+        return 'a number'
+    return 'a JSON %s' % _JSON_NAMES.get(type(value), type(value).__name__)
 
 
 def _flag(value):

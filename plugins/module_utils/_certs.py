@@ -25,7 +25,10 @@ import re
 import socket
 import ssl
 
+from collections import namedtuple
 from datetime import datetime, timezone
+
+from ansible_collections.cloudos.ops.plugins.module_utils._common import rfc3339, utcnow
 
 _PEM_RE = re.compile(rb'-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.+?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----', re.S)
 
@@ -39,20 +42,15 @@ class CertificateError(Exception):
         self.source = source
 
 
-class CertificateInfo:
-    """What matters about one certificate for expiry checks."""
+class CertificateInfo(namedtuple('CertificateInfo', 'not_after not_before subject issuer serial source',
+                                 defaults=(None, '', '', '', ''))):
+    """What matters about one certificate for expiry checks (aware UTC times)."""
 
-    def __init__(self, not_after, not_before=None, subject='', issuer='', serial='', source=''):
-        self.not_after = not_after
-        self.not_before = not_before
-        self.subject = subject
-        self.issuer = issuer
-        self.serial = serial
-        self.source = source
+    __slots__ = ()
 
     def days_left(self, now=None):
         """Days (float, negative once expired) until ``not_after``."""
-        now = now or datetime.now(timezone.utc)
+        now = now or utcnow()
         return (self.not_after - now).total_seconds() / 86400.0
 
     def expired(self, now=None):
@@ -61,16 +59,12 @@ class CertificateInfo:
     def as_dict(self, now=None):
         return {
             'source': self.source, 'subject': self.subject, 'issuer': self.issuer, 'serial': self.serial,
-            'not_before': _iso(self.not_before), 'not_after': _iso(self.not_after),
+            'not_before': rfc3339(self.not_before), 'not_after': rfc3339(self.not_after),
             'days_left': round(self.days_left(now), 1),
         }
 
     def __repr__(self):
-        return 'CertificateInfo(%r, not_after=%s)' % (self.source, _iso(self.not_after))
-
-
-def _iso(moment):
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
+        return 'CertificateInfo(%r, not_after=%s)' % (self.source, rfc3339(self.not_after))
 
 
 def pem_to_der_list(data):

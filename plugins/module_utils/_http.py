@@ -1,31 +1,56 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudos.ops contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Small HTTP client shared by every module that talks to an HTTP API.
+"""Small HTTP client shared by every module that talks to an HTTP API: the only code of the
+collection that opens HTTP connections.
 
 Private to this collection (the leading underscore): no compatibility promise.
 
-One function, :func:`request`, wraps ``ansible.module_utils.urls.Request`` and turns
+One function, :func:`request`, built on the standard library (``http.client``, ``ssl``), turns
 every failure (refused connection, DNS, TLS, timeout, HTTP status >= 400) into an
-:class:`HttpError` whose message names the method, the URL, the status and the
-server's own text, so that modules can hand it to ``fail_json`` or a finding as is.
+:class:`HttpError` whose message names the method, the URL, the status and the server's own
+text, so that modules can hand it to ``fail_json`` or a finding as is. What it guarantees:
+
+* ``timeout`` bounds the whole request (connecting, the TLS handshake, sending, the status
+  line, the headers and the body), not each read: a server that drips bytes cannot hold it;
+* the body is capped (``max_bytes``, default :data:`MAX_BYTES`);
+* redirects are followed for GET and HEAD only, at most :data:`MAX_REDIRECTS`; credentials
+  (``Authorization``, basic auth) and cookies are dropped when one leads to another origin
+  (scheme, host or port);
+* a URL with ``user:password@`` is refused (use ``url_username``/``url_password``), and the
+  secrets (bearer token, password) never appear in an error message;
+* the proxy environment variables (``https_proxy``, ``http_proxy``, ``no_proxy``) are honoured
+  as ``ansible.module_utils.urls`` honours them.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
+import io
 import json
 import socket
 import ssl
 import threading
 import time
 
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit
-
-from ansible.module_utils.urls import Request, make_context
+from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment
 
 # How much of a server's error body is quoted in a message.
 _BODY_QUOTE = 300
+
+#: Largest body read by default (16 MiB): more is an error, not an answer.
+MAX_BYTES = 16 * 1024 * 1024
+
+#: Redirects followed at the most (GET and HEAD only).
+MAX_REDIRECTS = 5
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_SAFE_METHODS = ('GET', 'HEAD')
+# Request headers that carry credentials: never sent to another origin after a redirect.
+_CREDENTIAL_HEADERS = ('authorization', 'proxy-authorization', 'cookie')
+_CHUNK = 64 * 1024
 
 
 class HttpError(Exception):
@@ -47,7 +72,8 @@ class HttpError(Exception):
 class Response:
     """An HTTP answer: ``status``, ``headers`` (dict, lower-case keys), ``body`` (bytes)."""
 
-    def __init__(self, url, status, headers, body, elapsed_ms):
+    def __init__(self, url, status, headers, body, elapsed_ms, method='GET'):
+        self.method = method
         self.url = url
         self.status = status
         self.headers = headers
@@ -64,8 +90,8 @@ class Response:
             return json.loads(self.text)
         except ValueError as exc:
             raise HttpError(
-                'GET %s answered HTTP %s with a body that is not JSON (%s): %s'
-                % (self.url, self.status, exc, _quote(self.text)),
+                '%s %s answered HTTP %s with a body that is not JSON (%s): %s'
+                % (self.method, self.url, self.status, exc, _quote(self.text)),
                 url=self.url, status=self.status, body=self.text, kind='invalid')
 
 
@@ -77,9 +103,15 @@ def _quote(text):
 
 
 def validate_url(url, name='url'):
-    """Return an error message for a URL that cannot be requested, else ``None``."""
+    """Return an error message for a URL that cannot be requested, else ``None``.
+
+    A URL with credentials (``user:password@``) is refused, and the message does not repeat them.
+    """
     if not isinstance(url, str) or not url:
         return '%s must be a non-empty http:// or https:// URL, got %r' % (name, url)
+    if '@' in url.split('://', 1)[-1].split('/', 1)[0].split('?', 1)[0].split('#', 1)[0]:
+        return ('%s must not carry credentials (user:password@): they would show in logs and messages; give them '
+                'as options (url_username and url_password where the module has them), got %s' % (name, redact_url(url)))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -92,6 +124,17 @@ def validate_url(url, name='url'):
     return None
 
 
+def redact_url(url):
+    """``url`` with ``***`` in place of its ``user:password@`` part (for messages)."""
+    scheme, sep, rest = str(url).partition('://')
+    if not sep:
+        scheme, rest = '', scheme
+    authority, slash, path = rest.partition('/')
+    if '@' not in authority:
+        return url
+    return scheme + sep + '***@' + authority.rpartition('@')[2] + slash + path
+
+
 def join_url(base, path):
     """Join ``base`` (which may carry a path prefix, e.g. behind a proxy) and ``path``."""
     return base.rstrip('/') + '/' + path.lstrip('/')
@@ -101,12 +144,25 @@ _CONTEXTS = {}
 _CONTEXTS_LOCK = threading.Lock()
 
 
+def make_context(cafile=None, validate_certs=True, client_cert=None, client_key=None):
+    """An ``ssl.SSLContext`` as ``ansible.module_utils.urls.make_context`` builds it: the system's
+    CA store (or only ``cafile``), no verification at all with ``validate_certs=False``, and a
+    client certificate (with its key) for mutual TLS."""
+    context = ssl.create_default_context(cafile=cafile)
+    if not validate_certs:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if client_cert:
+        context.post_handshake_auth = True
+        context.load_cert_chain(client_cert, keyfile=client_key)
+    return context
+
+
 def tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=None):
     """The TLS context for these settings, built once per process and then shared.
 
-    ``Request`` would otherwise build one for every request, even a plain ``http://`` one
-    (it may be redirected to https), and loading the CA store costs about 20 ms of CPU: more
-    than the rest of a request to a local endpoint. A context is safe to share between threads.
+    Loading the CA store costs about 20 ms of CPU: more than the rest of a request to a local
+    endpoint. A context is safe to share between threads.
     """
     key = (bool(validate_certs), ca_path, client_cert, client_key)
     with _CONTEXTS_LOCK:
@@ -118,19 +174,163 @@ def tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=
     return context
 
 
+class _Deadline:
+    """The moment a request must be over; :meth:`left` is the time that remains (or a timeout)."""
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.end = time.monotonic() + float(timeout)
+
+    def left(self):
+        remaining = self.end - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout('timed out')
+        return remaining
+
+
+class _DeadlineSocket:
+    """A socket whose every send and receive may only use the time left until the deadline."""
+
+    def __init__(self, sock, deadline):
+        self.sock = sock
+        self.deadline = deadline
+        self._files = 0
+        self._closed = False
+
+    def _arm(self):
+        self.sock.settimeout(self.deadline.left())
+
+    def sendall(self, data):
+        self._arm()
+        return self.sock.sendall(data)
+
+    def recv_into(self, buffer, nbytes=0):
+        self._arm()
+        return self.sock.recv_into(buffer, nbytes)
+
+    def makefile(self, mode='rb', buffering=None):  # pylint: disable=unused-argument
+        self._files += 1
+        return io.BufferedReader(socket.SocketIO(self, 'rb'))
+
+    # As with a real socket, close() waits for the files made from it (the response's) to close.
+    def _decref_socketios(self):
+        self._files -= 1
+        if self._closed and self._files <= 0:
+            self.sock.close()
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def settimeout(self, value):
+        pass  # the deadline decides
+
+    def close(self):
+        self._closed = True
+        if self._files <= 0:
+            self.sock.close()
+
+
+class _Connection(http.client.HTTPConnection):
+    """One connection (plain, TLS, or TLS through a proxy's CONNECT) bounded by a deadline."""
+
+    def __init__(self, host, port, deadline, context=None, server_hostname=None):
+        super().__init__(host, port, timeout=deadline.left())
+        self.deadline = deadline
+        self.context = context
+        self.server_hostname = server_hostname or host
+
+    def connect(self):
+        raw = socket.create_connection((self.host, self.port), self.deadline.left())
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = _DeadlineSocket(raw, self.deadline)
+        if self._tunnel_host:
+            self._tunnel()
+        if self.context is not None:
+            raw.settimeout(self.deadline.left())
+            self.sock = _DeadlineSocket(self.context.wrap_socket(raw, server_hostname=self.server_hostname),
+                                        self.deadline)
+
+
+def _origin(parts):
+    return (parts.scheme, (parts.hostname or '').lower(), parts.port or (443 if parts.scheme == 'https' else 80))
+
+
+def _proxy_for(parts):
+    """The proxy URL's parts for this target (from the environment), or ``None``."""
+    proxies = getproxies_environment()
+    proxy = proxies.get(parts.scheme)
+    if not proxy or proxy_bypass_environment(parts.hostname or '', proxies):
+        return None
+    if '://' not in proxy:
+        proxy = 'http://' + proxy
+    return urlsplit(proxy)
+
+
+def _open(parts, method, data, headers, deadline, context):
+    """Send one request to ``parts`` (no redirects); return the ``http.client.HTTPResponse``."""
+    port = _origin(parts)[2]
+    target = parts.path or '/'
+    if parts.query:
+        target += '?' + parts.query
+    proxy = _proxy_for(parts)
+    tls = context if parts.scheme == 'https' else None
+    if proxy is None:
+        conn = _Connection(parts.hostname, port, deadline, tls)
+    elif tls is not None:
+        conn = _Connection(proxy.hostname, proxy.port or 80, deadline, tls, server_hostname=parts.hostname)
+        conn.set_tunnel(parts.hostname, port)
+    else:
+        conn = _Connection(proxy.hostname, proxy.port or 80, deadline)
+        target = parts.geturl()
+    try:
+        conn.request(method, target, body=data, headers=headers)
+        return conn, conn.getresponse()
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _read(response, what, max_bytes):
+    """The whole body, or :class:`HttpError` once it grows beyond ``max_bytes``."""
+    length = response.getheader('Content-Length')
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise HttpError('%s: the answer is %s bytes, more than the %s bytes accepted' % (what, length, max_bytes),
+                        kind='invalid')
+    chunks, size = [], 0
+    while True:
+        chunk = response.read(_CHUNK)
+        if not chunk:
+            return b''.join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise HttpError('%s: the answer is larger than the %s bytes accepted' % (what, max_bytes), kind='invalid')
+        chunks.append(chunk)
+
+
+def _scrub(text, secrets):
+    if not isinstance(text, str):
+        return text
+    for secret in secrets:
+        text = text.replace(secret, '********')
+    return text
+
+
 def request(url, method='GET', data=None, headers=None, timeout=10.0,
             url_username=None, url_password=None, bearer_token=None,
             validate_certs=True, ca_path=None, client_cert=None, client_key=None,
-            expect=None):
+            expect=None, max_bytes=MAX_BYTES):
     """Send one request and return a :class:`Response`.
 
     ``data`` may be bytes, str, or any JSON-serialisable object (sent as JSON).
-    ``expect`` is an iterable of statuses that count as success (default: < 400).
+    ``expect`` is an iterable of statuses that count as success (default: any 2xx; a redirect that
+    is not followed, like any other status, is an :class:`HttpError`).
+    ``timeout`` (seconds) bounds the whole request, redirects included; a body larger than
+    ``max_bytes`` is an error.
     """
-    error = validate_url(url)
-    if error:
-        raise HttpError(error, url=url, kind='invalid')
-    send_headers = {'Accept': 'application/json'}
+    if timeout is None:
+        timeout = 10.0
+    secrets = [s for s in (bearer_token, url_password) if s]
+    send_headers = {'Accept': 'application/json', 'User-Agent': 'ansible-httpget'}
     if data is not None and not isinstance(data, (bytes, str)):
         data = json.dumps(data)
         send_headers['Content-Type'] = 'application/json'
@@ -139,30 +339,46 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
     if bearer_token:
         send_headers['Authorization'] = 'Bearer %s' % bearer_token
     send_headers.update(headers or {})
+    if url_username:
+        basic = base64.b64encode(('%s:%s' % (url_username, url_password or '')).encode('utf-8')).decode('ascii')
+        send_headers['Authorization'] = 'Basic %s' % basic
+        secrets.append(basic)
+    try:
+        return _request(url, method, data, send_headers, timeout, expect, max_bytes,
+                        (validate_certs, ca_path, client_cert, client_key))
+    except HttpError as exc:
+        if secrets:
+            exc.message = _scrub(exc.message, secrets)
+            exc.args = (exc.message,)
+            exc.body = _scrub(exc.body, secrets)
+        raise
 
+
+def _request(url, method, data, send_headers, timeout, expect, max_bytes, tls):
+    error = validate_url(url)
+    if error:
+        raise HttpError(error, url=redact_url(url), kind='invalid')
     started = time.monotonic()
     what = '%s %s' % (method, url)
     try:
-        req = Request(
-            url_username=url_username, url_password=url_password,
-            force_basic_auth=bool(url_username), validate_certs=validate_certs,
-            ca_path=ca_path, client_cert=client_cert, client_key=client_key,
-            follow_redirects='safe', timeout=timeout, headers=send_headers,
-            context=tls_context(validate_certs, ca_path, client_cert, client_key))
-        resp = req.open(method, url, data=data)
-        body = resp.read()
-        status = resp.getcode()
-        resp_headers = dict((k.lower(), v) for k, v in resp.headers.items())
-    except HTTPError as exc:
-        try:
-            body = exc.read()
-        except Exception:  # pylint: disable=broad-except
-            body = b''
-        text = body.decode('utf-8', errors='replace') if body else ''
-        status = exc.code
-        if expect and status in expect:
-            return Response(url, status, dict((k.lower(), v) for k, v in (exc.headers or {}).items()),
-                            body, int((time.monotonic() - started) * 1000))
+        status, resp_headers, body = _exchange(url, method, data, send_headers, _Deadline(timeout), max_bytes, tls, what)
+    except HttpError as exc:
+        exc.url = exc.url or url
+        raise
+    except (socket.timeout, TimeoutError) as exc:
+        raise HttpError('%s timed out after %ss (%s)' % (what, timeout, exc), url=url, kind='timeout')
+    except ssl.SSLError as exc:
+        raise HttpError('%s failed TLS verification or handshake: %s' % (what, exc), url=url, kind='tls')
+    except ConnectionRefusedError:
+        raise HttpError('%s: connection refused (is the service running and listening there?)' % what,
+                        url=url, kind='refused')
+    except (http.client.HTTPException, OSError, ValueError) as exc:
+        raise HttpError('%s failed: %s' % (what, str(exc) or type(exc).__name__), url=url, kind='connection')
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    if expect and status in expect:
+        return Response(url, status, resp_headers, body, elapsed_ms, method)
+    text = body.decode('utf-8', errors='replace') if body else ''
+    if not 200 <= status < 300:
         hint = ''
         if status == 410:
             hint = ' (HTTP 410 Gone: this API version was removed from the server)'
@@ -170,28 +386,53 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
             hint = ' (check url_username/url_password, bearer_token or headers)'
         raise HttpError('%s answered HTTP %s%s: %s' % (what, status, hint, _quote(text)),
                         url=url, status=status, body=text, kind='http')
-    except (socket.timeout, TimeoutError) as exc:
-        raise HttpError('%s timed out after %ss (%s)' % (what, timeout, exc), url=url, kind='timeout')
-    except ssl.SSLError as exc:
-        raise HttpError('%s failed TLS verification or handshake: %s' % (what, exc), url=url, kind='tls')
-    except URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, (socket.timeout, TimeoutError)):
-            raise HttpError('%s timed out after %ss' % (what, timeout), url=url, kind='timeout')
-        if isinstance(reason, ssl.SSLError) or 'CERTIFICATE' in str(reason).upper():
-            raise HttpError('%s failed TLS verification or handshake: %s' % (what, reason), url=url, kind='tls')
-        if isinstance(reason, ConnectionRefusedError):
-            raise HttpError('%s: connection refused (is the service running and listening there?)' % what,
-                            url=url, kind='refused')
-        raise HttpError('%s failed: %s' % (what, reason), url=url, kind='connection')
-    except (ConnectionError, OSError, ValueError) as exc:
-        if isinstance(exc, ConnectionRefusedError):
-            raise HttpError('%s: connection refused (is the service running and listening there?)' % what,
-                            url=url, kind='refused')
-        raise HttpError('%s failed: %s' % (what, exc), url=url, kind='connection')
-    elapsed_ms = int((time.monotonic() - started) * 1000)
-    if expect and status not in expect:
+    if expect:
         raise HttpError('%s answered HTTP %s, expected %s: %s'
-                        % (what, status, ', '.join(str(s) for s in expect), _quote(body.decode('utf-8', 'replace'))),
+                        % (what, status, ', '.join(str(s) for s in expect), _quote(text)),
                         url=url, status=status, body=body, kind='http')
-    return Response(url, status, resp_headers, body, elapsed_ms)
+    return Response(url, status, resp_headers, body, elapsed_ms, method)
+
+
+def _exchange(url, method, data, headers, deadline, max_bytes, tls, what):
+    """``(status, headers, body)`` of the answer at the end of the redirects."""
+    current = url
+    origin = _origin(urlsplit(url))
+    # Built (once per process) also for http://, which may be redirected to https://.
+    context = tls_context(*tls)
+    for hop in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(current)
+        conn, response = _open(parts, method, data, headers, deadline, context)
+        try:
+            status = response.status
+            location = response.getheader('Location')
+            if status not in _REDIRECTS or not location or method not in _SAFE_METHODS:
+                body = _read(response, what, max_bytes) if method != 'HEAD' else b''
+                return status, dict((k.lower(), v) for k, v in response.getheaders()), body
+        finally:
+            response.close()
+            conn.close()
+        if hop == MAX_REDIRECTS:
+            raise HttpError('%s: more than %d redirects (the last to %s)' % (what, MAX_REDIRECTS, redact_url(location)),
+                            status=status, kind='http')
+        current = urljoin(current, location)
+        target = urlsplit(current)
+        if target.scheme not in ('http', 'https') or '@' in target.netloc or not target.hostname:
+            raise HttpError('%s was redirected to %s, which cannot be followed' % (what, redact_url(current)),
+                            status=status, kind='invalid')
+        if _origin(target) != origin:
+            headers = dict((k, v) for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS)
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
+def get_only(http_get):
+    """Adapt a ``http_get(url, timeout=None)`` function (a health ``Host``'s) to the ``send``
+    signature of the clients (:func:`request`'s), for clients that only read.
+
+    The host's GET carries the host's settings (``validate_certs``, its timeout); a
+    ``timeout`` of ``None`` keeps the host's.
+    """
+    def send(url, method='GET', data=None, timeout=None, **dummy):
+        if method != 'GET' or data is not None:
+            raise HttpError('%s %s: only GET requests can be sent this way' % (method, url), url=url, kind='invalid')
+        return http_get(url, timeout=timeout)
+    return send

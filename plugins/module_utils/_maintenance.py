@@ -5,8 +5,9 @@
 
 Private to this collection: no compatibility promise. Pure functions:
 
-* :func:`series_summary` turns a Prometheus range-query series into first/last/min/max and a
-  linear trend per day (with days until a percentage reaches 100);
+* :func:`capacity` runs ``cloudos_capacity_info``'s range queries through a
+  ``_prometheus.PrometheusClient``; :func:`series_summary` turns one series into
+  first/last/min/max and a linear trend per day (with days until a percentage reaches 100);
 * :func:`capacity_findings` turns those summaries into report findings.
 
 The health gate and the report entry of the ``maintenance`` role run on the controller: they
@@ -16,7 +17,45 @@ are in ``plugins/plugin_utils/_maintenance_report.py``.
 from __future__ import annotations
 
 
+class MaintenanceError(ValueError):
+    """Bad input or a failed query; the message names the parameter or the query."""
+
+
 # --------------------------------------------------------------------------- capacity
+
+_FS = 'fstype!~"tmpfs|overlay|squashfs|nsfs|proc|sysfs|devtmpfs|ramfs|autofs"'
+#: What ``cloudos_capacity_info`` watches by default: disk use per mount point and memory use.
+CAPACITY_QUERIES = {
+    'disk': '100 * (1 - node_filesystem_avail_bytes{%s} / node_filesystem_size_bytes{%s})' % (_FS, _FS),
+    'memory': '100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)',
+}
+
+
+def capacity(client, params, now):
+    """``cloudos_capacity_info``'s ``capacity``: range queries through ``client`` (a
+    ``_prometheus.PrometheusClient``) over ``params['days']`` up to ``now`` (Unix time), one
+    :func:`series_summary` per series and :func:`capacity_findings`. Raises
+    :class:`MaintenanceError` naming the query that failed."""
+    from ansible_collections.cloudos.ops.plugins.module_utils._prometheus import PrometheusError, effective_step
+    for name in ('days', 'step'):
+        if params[name] <= 0:
+            raise MaintenanceError('%s must be positive, got %r' % (name, params[name]))
+    queries = params.get('queries') or CAPACITY_QUERIES
+    end = int(now)
+    start = end - params['days'] * 86400
+    step = effective_step(start, end, params['step'])
+    series = {}
+    for name in sorted(queries):
+        try:
+            items = client.query_range(queries[name], start, end, step)
+        except PrometheusError as exc:
+            raise MaintenanceError('Prometheus query %s failed: %s' % (name, exc.message))
+        for item in items:
+            label = (item.get('metric') or {}).get(params['series_label'])
+            series['%s:%s' % (name, label) if label else name] = series_summary(item.get('values'))
+    findings = capacity_findings(series, params['warn_days'], params['critical_days'], params['min_span_days'])
+    return {'days': params['days'], 'step': step, 'series': series, 'findings': findings}
+
 
 def series_summary(values, full=100.0):
     """``[[t, "v"], ...]`` (a Prometheus matrix series) -> summary with trend per day.

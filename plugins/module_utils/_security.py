@@ -29,7 +29,6 @@ import struct
 
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.cloudos.ops.plugins.module_utils._http import join_url
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import CRITICAL, WARNING, Section, above
 from ansible_collections.cloudos.ops.plugins.module_utils._sections import SectionSpec, Suite, Thresholds
@@ -618,37 +617,14 @@ def probe_files(host, params, thresholds):
     return sec
 
 
-ALERTS_QUERY = '/api/v2/alerts?active=true&silenced=false&inhibited=false'
-
-
 def probe_alerts(host, params, thresholds):
     from ansible_collections.cloudos.ops.plugins.module_utils._health import alerts as health_alerts
-    from ansible_collections.cloudos.ops.plugins.module_utils._health.monitoring import CONTAINER_HINTS, units_for
-    try:
-        from urllib.parse import quote
-    except ImportError:  # pragma: no cover
-        from urllib import quote  # type: ignore
     sec = Section('alerts')
-    # one filter parameter per matcher (API v2), e.g. filter=team%3D%22security%22
-    query = ''.join('&filter=' + quote('%s="%s"' % (k, v), safe='')
-                    for k, v in sorted((params.get('alert_labels') or {}).items()))
-    url = join_url(params['alertmanager_url'], ALERTS_QUERY + query)
-    resp, err = core.probe_url(host, url)
-    if err is not None:
-        state, evidence = core.not_answering(host, err, units_for(params, 'alertmanager'), CONTAINER_HINTS['alertmanager'])
-        if state == 'absent':
-            sec.set_absent('Alertmanager not installed (nothing answers at %s)' % params['alertmanager_url'])
-            return sec
-        sec.summary = 'security alerts unknown'
-        sec.add(CRITICAL, 'cannot list firing security alerts: %s%s' % ('%s but ' % evidence if evidence else '', err.message),
-                'Bring Alertmanager back (systemctl status prometheus-alertmanager), then: amtool alert query team=security')
-        return sec
-    try:
-        alerts = health_alerts.parse_alerts(resp.json())
-    except Exception as exc:  # pylint: disable=broad-except
-        sec.summary = 'security alerts unknown'
-        sec.add(CRITICAL, 'Alertmanager at %s answered something that is not an API v2 alert list: %s' % (url, exc),
-                'Check that alertmanager_url points at Alertmanager >= 0.16')
+    alerts = health_alerts.read_firing(
+        sec, host, params, labels=params.get('alert_labels'), what='firing security alerts',
+        unknown='security alerts unknown',
+        action='Bring Alertmanager back (systemctl status prometheus-alertmanager), then: amtool alert query team=security')
+    if alerts is None:
         return sec
     crit = [a for a in alerts if a['severity'] in ('critical', 'page', 'error')]
     other = [a for a in alerts if a not in crit]

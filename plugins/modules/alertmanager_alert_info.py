@@ -17,7 +17,6 @@ description:
   - Resolved alerts are not listed; Alertmanager forgets them on its own (there is no call to clear them).
 extends_documentation_fragment:
   - cloudos.ops.alertmanager
-  - cloudos.ops.alertmanager.action_group
 attributes:
   check_mode:
     support: full
@@ -123,6 +122,7 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
     AlertmanagerClient,
     AlertmanagerError,
     alertmanager_argument_spec,
+    fail_json,
     list_alerts,
     parse_matchers,
     validate_regex,
@@ -130,8 +130,7 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
 
 
 def main():
-    argument_spec = alertmanager_argument_spec()
-    argument_spec.update(
+    argument_spec = alertmanager_argument_spec(
         active=dict(type='bool', default=True),
         silenced=dict(type='bool', default=True),
         inhibited=dict(type='bool', default=True),
@@ -151,10 +150,7 @@ def main():
                              inhibited=params['inhibited'], unprocessed=params['unprocessed'],
                              matchers=matchers, receiver=params['receiver'])
     except AlertmanagerError as exc:
-        extra = {}
-        if exc.status is not None:
-            extra['status'] = exc.status
-        module.fail_json(msg=exc.message, **extra)
+        fail_json(module, exc)
     module.exit_json(changed=False, **result)
 
 

@@ -28,7 +28,6 @@ description:
     must not match every alert, regular expressions are Go RE2, anchored at both ends).
 extends_documentation_fragment:
   - cloudos.ops.alertmanager
-  - cloudos.ops.alertmanager.action_group
 attributes:
   check_mode:
     support: full
@@ -232,12 +231,12 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
     alertmanager_argument_spec,
     build_silence_spec,
     ensure_silence,
+    fail_json,
 )
 
 
 def main():
-    argument_spec = alertmanager_argument_spec()
-    argument_spec.update(
+    argument_spec = alertmanager_argument_spec(
         state=dict(type='str', default='present', choices=['present', 'absent']),
         matchers=dict(type='list', elements='raw'),
         created_by=dict(type='str'),
@@ -263,10 +262,7 @@ def main():
         client = AlertmanagerClient.from_params(module.params)
         result = ensure_silence(client, spec, check_mode=module.check_mode)
     except AlertmanagerError as exc:
-        extra = {}
-        if exc.status is not None:
-            extra['status'] = exc.status
-        module.fail_json(msg=exc.message, **extra)
+        fail_json(module, exc)
     if not module._diff:
         result.pop('diff')
     module.exit_json(**result)

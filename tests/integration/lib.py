@@ -181,6 +181,8 @@ class PrivateDockerEngine:
 
 # ----------------------------------------------------------------------------- local services
 ALERTMANAGER = '/usr/bin/prometheus-alertmanager'
+PROMETHEUS = '/usr/bin/prometheus'
+NODE_EXPORTER = '/usr/bin/prometheus-node-exporter'
 ALERTMANAGER_CONFIG = 'route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n'
 
 
@@ -256,3 +258,37 @@ def start_alertmanager(workdir, log=None):
     return Service([ALERTMANAGER, '--config.file=%s' % config, '--storage.path=%s' % os.path.join(str(workdir), 'am'),
                     '--web.listen-address=127.0.0.1:%d' % port, '--cluster.listen-address=', '--log.level=warn'],
                    port, '/-/ready', 'alertmanager', cwd=str(workdir), log=log)
+
+
+def start_prometheus(workdir, scrape=None, interval='15s', log=None):
+    """The Debian package's Prometheus on a free loopback port, its TSDB under ``workdir``.
+
+    ``scrape`` maps a job name to a list of ``host:port`` targets; the job ``self`` (Prometheus
+    scraping itself) is added whenever ``scrape`` is given. Without it nothing is scraped.
+    """
+    require_binary(PROMETHEUS)
+    port = free_port()
+    jobs = dict(scrape or {})
+    if scrape is not None:
+        jobs.setdefault('self', ['127.0.0.1:%d' % port])
+    config = os.path.join(str(workdir), 'prometheus.yml')
+    with open(config, 'w') as handle:
+        handle.write('global:\n  scrape_interval: %s\n' % interval)
+        if not jobs:
+            handle.write('scrape_configs: []\n')
+        else:
+            handle.write('scrape_configs:\n')
+            for job, targets in sorted(jobs.items()):
+                handle.write('  - job_name: %s\n    static_configs:\n      - targets: %s\n' % (job, json.dumps(targets)))
+    return Service([PROMETHEUS, '--config.file=%s' % config,
+                    '--storage.tsdb.path=%s' % os.path.join(str(workdir), 'tsdb'),
+                    '--web.listen-address=127.0.0.1:%d' % port, '--log.level=warn'],
+                   port, '/-/ready', 'prometheus', cwd=str(workdir), log=log)
+
+
+def start_node_exporter(workdir, log=None):
+    """The Debian package's node exporter on a free loopback port (its default collectors)."""
+    require_binary(NODE_EXPORTER)
+    port = free_port()
+    return Service([NODE_EXPORTER, '--web.listen-address=127.0.0.1:%d' % port, '--log.level=warn'],
+                   port, '/metrics', 'node exporter', cwd=str(workdir), log=log)

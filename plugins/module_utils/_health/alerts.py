@@ -11,12 +11,13 @@ warning ones make it a warning (one finding naming them).
 
 from __future__ import annotations
 
-from ansible_collections.cloudos.ops.plugins.module_utils._http import join_url
+from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
+    AlertmanagerClient, AlertmanagerError, Matcher)
+from ansible_collections.cloudos.ops.plugins.module_utils._http import get_only
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
-    CRITICAL, WARNING, Section, not_answering, not_installed, probe_url)
+    CRITICAL, WARNING, Section, not_answering, not_installed)
 from ansible_collections.cloudos.ops.plugins.module_utils._health.monitoring import CONTAINER_HINTS, units_for
 
-QUERY = '/api/v2/alerts?active=true&silenced=false&inhibited=false'
 MAX_LISTED = 20
 
 
@@ -76,27 +77,41 @@ def evaluate(sec, alerts, thresholds):
                                                                 ', %d other' % other if other else '')
 
 
+def read_firing(sec, host, params, labels=None, what='firing alerts', unknown='firing alerts unknown', action=None,
+                required=None):
+    """Firing alerts (active, neither silenced nor inhibited, with ``labels``) as :func:`parse_alerts`
+    gives them, through ``AlertmanagerClient``; or ``None`` with ``sec`` made absent or critical.
+
+    ``required`` (a list) reports a missing Alertmanager as :func:`core.not_installed` does.
+    """
+    base = params['alertmanager_url']
+    client = AlertmanagerClient(base, timeout=None, send=get_only(host.http_get))
+    matchers = [Matcher(name, str(value), False, True) for name, value in sorted((labels or {}).items())]
+    try:
+        return parse_alerts(client.list_alerts(active=True, silenced=False, inhibited=False, unprocessed=None,
+                                               matchers=matchers))
+    except (AlertmanagerError, ValueError) as exc:
+        err = exc
+    sec.summary = unknown
+    if getattr(err, 'kind', 'invalid') == 'invalid':
+        sec.add(CRITICAL, 'Alertmanager at %s answered something that is not an API v2 alert list: %s'
+                % (getattr(err, 'url', None) or base, getattr(err, 'message', err)),
+                'Check that alertmanager_url points at Alertmanager >= 0.16')
+        return None
+    state, evidence = not_answering(host, err, units_for(params, 'alertmanager'), CONTAINER_HINTS['alertmanager'])
+    if state == 'absent':
+        sec.set_absent('Alertmanager not installed (nothing answers at %s)' % base)
+        if required is not None:
+            not_installed(sec, 'alerts', required, 'Alertmanager', sec.summary)
+        return None
+    sec.add(CRITICAL, 'cannot list %s: %s%s' % (what, '%s but ' % evidence if evidence else '', err.message),
+            action or 'Bring Alertmanager back (see the monitoring check), then review alerts: amtool alert query')
+    return None
+
+
 def probe(host, params, thresholds):
     sec = Section('alerts')
-    required = params.get('required') or []
-    url = join_url(params['alertmanager_url'], QUERY)
-    resp, err = probe_url(host, url)
-    if err is not None:
-        state, evidence = not_answering(host, err, units_for(params, 'alertmanager'), CONTAINER_HINTS['alertmanager'])
-        if state == 'absent':
-            sec.set_absent('Alertmanager not installed (nothing answers at %s)' % params['alertmanager_url'])
-            not_installed(sec, 'alerts', required, 'Alertmanager', sec.summary)
-            return sec
-        sec.summary = 'firing alerts unknown'
-        sec.add(CRITICAL, 'cannot list firing alerts: %s%s' % ('%s but ' % evidence if evidence else '', err.message),
-                'Bring Alertmanager back (see the monitoring check), then review alerts: amtool alert query')
-        return sec
-    try:
-        alerts = parse_alerts(resp.json())
-    except Exception as exc:  # pylint: disable=broad-except
-        sec.summary = 'firing alerts unknown'
-        sec.add(CRITICAL, 'Alertmanager at %s answered something that is not an API v2 alert list: %s'
-                % (url, getattr(exc, 'message', exc)), 'Check that alertmanager_url points at Alertmanager >= 0.16')
-        return sec
-    evaluate(sec, alerts, thresholds)
+    alerts = read_firing(sec, host, params, required=params.get('required') or [])
+    if alerts is not None:
+        evaluate(sec, alerts, thresholds)
     return sec

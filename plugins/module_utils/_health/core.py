@@ -307,11 +307,12 @@ def component_installed(host, units, container_hints):
     return None
 
 
-def probe_url(host, url, timeout=None):
-    """GET ``url``: ``(response, None)`` or ``(None, HttpError)``; never raises."""
+def probe_url(host, url, timeout=None, get=None):
+    """GET ``url`` (through ``get()``, a client's call, when given): ``(response, None)`` or
+    ``(None, HttpError)``; never raises."""
     from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError
     try:
-        return host.http_get(url, timeout=timeout), None
+        return (get() if get is not None else host.http_get(url, timeout=timeout)), None
     except HttpError as exc:
         return None, exc
     except Exception as exc:  # pylint: disable=broad-except

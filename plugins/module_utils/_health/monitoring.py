@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cloudos.ops.plugins.module_utils._http import join_url
+from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import AlertmanagerClient
+from ansible_collections.cloudos.ops.plugins.module_utils._http import get_only, join_url
+from ansible_collections.cloudos.ops.plugins.module_utils._prometheus import PrometheusClient
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
     CRITICAL, Section, not_answering, not_installed, probe_url, run_parallel)
 
@@ -54,11 +56,22 @@ def grafana_database(body_text):
     return str(data['database']), str(data.get('version', ''))
 
 
+def ask(host, params, component, url):
+    """``(response, None)`` or ``(None, HttpError)`` for the health endpoint at ``url``; Prometheus
+    and Alertmanager through their clients (Grafana has no client: this GET is all we ask it)."""
+    send = get_only(host.http_get)
+    if component == 'prometheus':
+        return probe_url(host, url, get=PrometheusClient(params['prometheus_url'], timeout=None, send=send).healthy)
+    if component == 'alertmanager':
+        return probe_url(host, url, get=AlertmanagerClient(params['alertmanager_url'], timeout=None, send=send).healthy)
+    return probe_url(host, url)
+
+
 def check_component(host, params, component):
     """``(state, message, metrics)``: state one of up, absent, down, failing, unhealthy."""
     url = join_url(params['%s_url' % component], PATHS[component])
     label = LABELS[component]
-    resp, err = probe_url(host, url)
+    resp, err = ask(host, params, component, url)
     metrics = {}
     if err is not None:
         if component == 'grafana' and err.kind == 'http' and err.body:

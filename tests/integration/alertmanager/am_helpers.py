@@ -102,33 +102,28 @@ def _make_ca(directory, name):
              cwd=directory)
 
 
+def _issue(directory, name, subject, usage, extra=''):
+    """``<name>.key`` and ``<name>.crt`` for ``subject``, signed by test-ca, for ``usage`` (serverAuth, clientAuth)."""
+    (directory / ('%s.ext' % name)).write_text(
+        extra + 'basicConstraints=critical,CA:FALSE\n'
+        'keyUsage=critical,digitalSignature\n'
+        'extendedKeyUsage=%s\n'
+        'subjectKeyIdentifier=hash\n'
+        'authorityKeyIdentifier=keyid,issuer\n' % usage)
+    _openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '%s.key' % name,
+             '-out', '%s.csr' % name, '-subj', subject, cwd=directory)
+    _openssl('x509', '-req', '-in', '%s.csr' % name, '-CA', 'test-ca.crt', '-CAkey', 'test-ca.key', '-CAcreateserial',
+             '-out', '%s.crt' % name, '-days', '2', '-extfile', '%s.ext' % name, cwd=directory)
+
+
 @pytest.fixture(scope='session')
 def pki(tmp_path_factory):
     require_binary(OPENSSL)
     directory = tmp_path_factory.mktemp('pki')
     _make_ca(directory, 'test-ca')
     _make_ca(directory, 'other-ca')
-    (directory / 'server.ext').write_text(
-        'subjectAltName=IP:127.0.0.1,DNS:localhost\n'
-        'basicConstraints=critical,CA:FALSE\n'
-        'keyUsage=critical,digitalSignature\n'
-        'extendedKeyUsage=serverAuth\n'
-        'subjectKeyIdentifier=hash\n'
-        'authorityKeyIdentifier=keyid,issuer\n')
-    _openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key',
-             '-out', 'server.csr', '-subj', '/CN=localhost', cwd=directory)
-    _openssl('x509', '-req', '-in', 'server.csr', '-CA', 'test-ca.crt', '-CAkey', 'test-ca.key', '-CAcreateserial',
-             '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext', cwd=directory)
-    (directory / 'client.ext').write_text(
-        'basicConstraints=critical,CA:FALSE\n'
-        'keyUsage=critical,digitalSignature\n'
-        'extendedKeyUsage=clientAuth\n'
-        'subjectKeyIdentifier=hash\n'
-        'authorityKeyIdentifier=keyid,issuer\n')
-    _openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'client.key',
-             '-out', 'client.csr', '-subj', '/CN=ops-automation', cwd=directory)
-    _openssl('x509', '-req', '-in', 'client.csr', '-CA', 'test-ca.crt', '-CAkey', 'test-ca.key', '-CAcreateserial',
-             '-out', 'client.crt', '-days', '2', '-extfile', 'client.ext', cwd=directory)
+    _issue(directory, 'server', '/CN=localhost', 'serverAuth', 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+    _issue(directory, 'client', '/CN=ops-automation', 'clientAuth')
     return {'ca': str(directory / 'test-ca.crt'), 'other_ca': str(directory / 'other-ca.crt'),
             'cert': str(directory / 'server.crt'), 'key': str(directory / 'server.key'),
             'client_cert': str(directory / 'client.crt'), 'client_key': str(directory / 'client.key')}

@@ -26,25 +26,14 @@ import pytest
 
 from tests.integration import lib as shared  # noqa: E402  pylint: disable=wrong-import-position
 ROOT, free_port, require_binary, run_module = shared.ROOT, shared.free_port, shared.require_binary, shared.run_module
-Service, start_alertmanager = shared.Service, shared.start_alertmanager
+Service, start_alertmanager, start_prometheus = shared.Service, shared.start_alertmanager, shared.start_prometheus
 
-PROMETHEUS = '/usr/bin/prometheus'
 FIXTURE_SERVER = os.path.join(ROOT, 'tests', 'fixtures', 'fixture_server.py')
 # Units that exist on no host: a test models "nothing of this component is installed" with them,
 # whatever Debian packages (and so unit files) this machine happens to carry.
 NO_UNITS = {'prometheus': ['cloudos-test-none-1.service'], 'grafana': ['cloudos-test-none-2.service'],
             'alertmanager': ['cloudos-test-none-3.service'], 'ai_engine': ['cloudos-test-none-4.service'],
             'docker': ['cloudos-test-none-5.service']}
-
-
-def start_prometheus(tmp):
-    require_binary(PROMETHEUS)
-    port = free_port()
-    config = os.path.join(tmp, 'prometheus.yml')
-    with open(config, 'w') as handle:
-        handle.write('global:\n  scrape_interval: 15s\nscrape_configs: []\n')
-    return Service([PROMETHEUS, '--config.file=%s' % config, '--storage.tsdb.path=%s' % os.path.join(tmp, 'tsdb'),
-                    '--web.listen-address=127.0.0.1:%d' % port, '--log.level=warn'], port, '/-/ready', 'prometheus', cwd=tmp)
 
 
 def post_alerts(url, alerts):

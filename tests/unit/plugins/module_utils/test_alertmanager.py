@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
+    ALERTMANAGER_COMMON_ARGS,
     AlertmanagerClient,
     AlertmanagerError,
     Matcher,
@@ -25,8 +26,9 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
     plan_absent,
     plan_present,
     readable,
+    alertmanager_argument_spec,
 )
-from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError
+from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, Response
 
 NOW = datetime(2030, 1, 31, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -521,3 +523,65 @@ def test_diff_is_readable_yaml_text():
                             now=NOW)
     assert absent['diff']['before'].startswith('- id: 1\n  matchers:\n    - \'instance=~"web-.*"\'\n')
     assert absent['diff']['after'] == ''
+
+
+@pytest.mark.parametrize('call, answer, fragment', [
+    ('list_silences', {'silences': []}, 'expected a JSON list, got a JSON object'),
+    ('list_silences', None, 'expected a JSON list, got null'),
+    ('list_silences', [{'id': '1'}, 'x'], 'expected a JSON list of objects, found a JSON string'),
+    ('list_alerts', '<html>proxy</html>', 'expected a JSON list, got a JSON string'),
+    ('list_alerts', [1], 'expected a JSON list of objects, found a number'),
+    ('status', [], 'expected a JSON object, got a JSON list'),
+])
+def test_wrong_shaped_answers_name_the_endpoint(call, answer, fragment):
+    client = AlertmanagerClient(url='http://am.test:9093', send=Recorder(FakeResponse(answer)))
+    with pytest.raises(AlertmanagerError) as err:
+        getattr(client, call)()
+    assert fragment in err.value.message and 'GET http://am.test:9093/api/v2/' in err.value.message
+    assert err.value.kind == 'invalid' and err.value.url.startswith('http://am.test:9093/api/v2/')
+
+
+def test_wrong_shaped_silence_and_post_answers():
+    client = AlertmanagerClient(url='http://am.test', send=Recorder(FakeResponse(['not', 'a', 'silence'])))
+    with pytest.raises(AlertmanagerError) as err:
+        client.get_silence('abc')
+    assert 'GET http://am.test/api/v2/silence/abc answered' in err.value.message
+    with pytest.raises(AlertmanagerError) as err:
+        client.post_silence({'matchers': []})
+    assert 'POST http://am.test/api/v2/silences answered' in err.value.message
+
+
+def test_html_answer_is_invalid_not_attribute_error():
+    response = Response('http://am.test/api/v2/alerts', 200, {}, b'<html>login</html>', 1)
+    client = AlertmanagerClient(url='http://am.test', send=Recorder(response))
+    with pytest.raises(AlertmanagerError) as err:
+        client.list_alerts()
+    assert err.value.kind == 'invalid' and 'not JSON' in err.value.message
+    assert 'http://am.test/api/v2/alerts' in err.value.message
+
+
+def test_http_error_keeps_kind_and_tls_hint():
+    error = HttpError('GET https://x/api/v2/alerts failed TLS verification or handshake: bad', kind='tls')
+    client = AlertmanagerClient(url='https://x', send=Recorder(error=error))
+    with pytest.raises(AlertmanagerError) as err:
+        client.list_alerts()
+    assert err.value.kind == 'tls' and 'check ca_path' in err.value.message
+
+
+def test_unset_state_filters_are_not_sent():
+    send = Recorder(FakeResponse([]))
+    AlertmanagerClient(url='http://x', send=send).list_alerts(silenced=False, inhibited=False, unprocessed=None)
+    assert send.calls[0][1] == 'http://x/api/v2/alerts?active=true&silenced=false&inhibited=false'
+
+
+def test_common_args_are_one_spec():
+    spec = alertmanager_argument_spec(extra=dict(type='str'))
+    assert set(spec) == set(ALERTMANAGER_COMMON_ARGS) | {'extra'}
+    spec['url']['default'] = 'changed'
+    assert ALERTMANAGER_COMMON_ARGS['url']['default'] == 'http://localhost:9093'
+
+
+def test_naive_datetime_has_no_zone():
+    with pytest.raises(ValidationError) as err:
+        parse_time(datetime(2030, 1, 31, 18), 'ends_at')
+    assert 'has no time zone' in err.value.message

@@ -81,3 +81,30 @@ def test_garbage_answer_is_critical():
 def test_v1_gone_is_reported_as_such():
     sec = alerts.probe(FakeHost(urls={URL: (410, 'gone')}), params(), THRESHOLDS)
     assert sec.status == 'critical' and 'HTTP 410' in sec.findings[0]['message']
+
+
+def test_v1_gone_keeps_the_client_hint():
+    sec = alerts.probe(FakeHost(urls={URL: (410, 'gone')}), params(), THRESHOLDS)
+    assert 'does not serve Alertmanager API v2' in sec.findings[0]['message']
+
+
+@pytest.mark.parametrize('answer', [[1, 2], None, 'text', [{'labels': {}}, ['nested']]])
+def test_wrong_shaped_answers_are_critical_not_a_crash(answer):
+    sec = alerts.probe(FakeHost(urls={URL: (200, answer)}), params(), THRESHOLDS)
+    assert sec.status == 'critical' and sec.summary == 'firing alerts unknown'
+    assert 'not an API v2 alert list' in sec.findings[0]['message'] and URL in sec.findings[0]['message']
+
+
+def test_security_alerts_use_the_same_client_with_label_filters():
+    from ansible_collections.cloudos.ops.plugins.module_utils import _security
+    url = URL + '&filter=team%3D%22security+ops%22'
+    host = FakeHost(urls={url: (200, [alert('Intrusion', 'critical')])})
+    sec = _security.probe_alerts(host, params(alert_labels={'team': 'security ops'}),
+                                 {'security_alerts_critical': 0, 'security_alerts_warning': 0})
+    assert host.fetched == [url]
+    assert sec.status == 'critical' and sec.findings[0]['message'].startswith('security alert firing: Intrusion')
+    gone = _security.probe_alerts(FakeHost(urls={url: (410, 'gone')}), params(alert_labels={'team': 'security ops'}),
+                                  {'security_alerts_critical': 0, 'security_alerts_warning': 0})
+    assert gone.summary == 'security alerts unknown'
+    assert gone.findings[0]['message'].startswith('cannot list firing security alerts: GET %s answered HTTP 410' % url)
+    assert 'does not serve Alertmanager API v2' in gone.findings[0]['message']

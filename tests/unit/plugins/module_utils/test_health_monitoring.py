@@ -154,3 +154,16 @@ def test_ai_engine_absent_down_garbage():
     assert sec.status == 'critical' and 'did not answer its health JSON' in sec.findings[0]['message']
     sec = ai_engine.probe(FakeHost(), params(required=['ai_engine']), THRESHOLDS)
     assert sec.status == 'critical'
+
+
+def test_prometheus_and_alertmanager_are_asked_through_their_clients():
+    tls = HttpError('GET %s failed TLS verification or handshake: self-signed' % AM, url=AM, kind='tls')
+    host = FakeHost(urls=dict(ALL_UP, **{AM: tls}))
+    sec = monitoring.probe(host, params(), THRESHOLDS)
+    assert sorted(host.fetched) == sorted([PROM, GRAF, AM])
+    message = [f['message'] for f in sec.findings if 'Alertmanager' in f['message']][0]
+    assert message.startswith('Alertmanager is not healthy: GET %s failed TLS' % AM)
+    assert 'check ca_path' in message  # the Alertmanager client's hint
+    prom = HttpError('GET %s answered HTTP 503: not ready' % PROM, url=PROM, status=503, kind='http')
+    sec = monitoring.probe(FakeHost(urls=dict(ALL_UP, **{PROM: prom})), params(), THRESHOLDS)
+    assert sec.metrics['prometheus'] == 'failing' and 'HTTP 503' in sec.findings[0]['message']

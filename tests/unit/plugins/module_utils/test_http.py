@@ -125,3 +125,231 @@ def test_tls_verification_is_still_enforced(tls_server):
         _http.request(tls_server + '/x')
     assert err.value.kind == 'tls'
     assert _http.request(tls_server + '/x', validate_certs=False).json() == {'path': '/x'}
+
+
+def test_get_only_adapts_a_host_get():
+    seen = []
+    send = _http.get_only(lambda url, timeout=None: seen.append((url, timeout)) or 'answer')
+    assert send('http://x/a', timeout=3, validate_certs=False, headers={}) == 'answer'
+    assert seen == [('http://x/a', 3)]
+    with pytest.raises(_http.HttpError) as err:
+        send('http://x/a', method='POST', data=b'{}')
+    assert err.value.kind == 'invalid' and 'only GET' in err.value.message
+
+
+def test_only_the_http_client_opens_http_connections():
+    import os
+    import re
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins')
+    pattern = re.compile(r'^\s*(from|import)\s+(ansible\.module_utils\.urls|urllib\.request|urllib2|http\.client|'
+                         r'httplib|requests)\b', re.M)
+    offenders = []
+    for folder, dummy, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith('.py') and not path.endswith(os.path.join('module_utils', '_http.py')):
+                with open(path, encoding='utf-8') as handle:
+                    if pattern.search(handle.read()):
+                        offenders.append(os.path.relpath(path, root))
+    assert offenders == []
+
+
+# --- the standard-library client: whole-request timeout, body cap, redirects, secrets -----------
+
+class Raw:
+    """A loopback TCP server that answers every connection with ``script(conn, request_bytes)``."""
+
+    def __init__(self, script):
+        self.script = script
+        self.requests = []
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.url = 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.done.is_set():
+            try:
+                conn, dummy = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        with conn:
+            conn.settimeout(5)
+            data = b''
+            while b'\r\n\r\n' not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+            self.requests.append(data.decode('latin-1'))
+            try:
+                self.script(conn, data)
+            except OSError:
+                pass
+
+    def close(self):
+        self.done.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def raw():
+    servers = []
+
+    def start(script):
+        servers.append(Raw(script))
+        return servers[-1]
+    yield start
+    for srv in servers:
+        srv.close()
+
+
+def drip(payload, pause=0.1):
+    def script(conn, dummy):
+        for index in range(len(payload)):
+            conn.sendall(payload[index:index + 1])
+            time.sleep(pause)
+    return script
+
+
+@pytest.mark.parametrize('payload', [
+    b'HTTP/1.1 200 OK\r\nX-Slow: ' + b'a' * 40 + b'\r\n\r\n',                        # headers drip
+    b'HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n' + b'x' * 40,                    # body drips
+])
+def test_timeout_bounds_the_whole_request(raw, payload):
+    srv = raw(drip(payload))
+    started = time.monotonic()
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/drip', timeout=0.6)
+    assert err.value.kind == 'timeout' and 'timed out after 0.6s' in err.value.message
+    assert time.monotonic() - started < 1.5
+
+
+def _answer(status=200, body=b'{}', headers=(), length=True):
+    def script(conn, dummy):
+        head = 'HTTP/1.1 %s X\r\nConnection: close\r\n' % status
+        for name, value in headers:
+            head += '%s: %s\r\n' % (name, value)
+        if length:
+            head += 'Content-Length: %d\r\n' % len(body)
+        conn.sendall(head.encode() + b'\r\n' + body)
+    return script
+
+
+@pytest.mark.parametrize('length', [True, False])
+def test_body_is_capped(raw, length):
+    srv = raw(_answer(body=b'x' * 5000, length=length))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/big', max_bytes=4096)
+    assert err.value.kind == 'invalid' and 'GET %s/big' % srv.url in err.value.message
+    assert '4096 bytes' in err.value.message and err.value.url == srv.url + '/big'
+    assert _http.request(srv.url + '/big', max_bytes=5000).body == b'x' * 5000
+    assert _http.MAX_BYTES == 16 * 1024 * 1024
+
+
+def _redirector(target_of):
+    def script(conn, data):
+        path = data.split(b' ')[1].decode()
+        target = target_of(path)
+        if target is None:
+            _answer(body=json.dumps({'path': path}).encode())(conn, data)
+        else:
+            _answer(302, b'', [('Location', target)])(conn, data)
+    return script
+
+
+def test_redirects_for_get_and_head_only_and_at_most_five(raw):
+    srv = raw(_redirector(lambda path: None if path == '/end' else '/%d' % (int(path[1:]) + 1)
+                          if path[1:].isdigit() and int(path[1:]) < 100 else '/end'))
+    assert _http.request(srv.url + '/96').json() == {'path': '/end'}  # from 96, 97, 98, 99 and 100: 5 redirects
+    assert _http.request(srv.url + '/96', method='HEAD').status == 200
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/95')  # 6 redirects
+    assert 'more than 5 redirects' in err.value.message
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/99', method='POST', data={'a': 1})
+    assert err.value.status == 302 and 'POST %s/99 answered HTTP 302' % srv.url in err.value.message
+
+
+def _headers_of(request_text):
+    lines = request_text.split('\r\n')[1:]
+    return dict((k.lower(), v.strip()) for k, sep, v in (line.partition(':') for line in lines) if sep)
+
+
+@pytest.mark.parametrize('auth', [dict(bearer_token='t0ken-value'), dict(url_username='ops', url_password='pw-s3cret')])
+def test_credentials_and_cookies_do_not_cross_origins(raw, auth):
+    other = raw(_answer(body=b'{"where": "other"}'))
+    home = raw(_redirector({'/away': other.url + '/landed', '/near': '/here'}.get))
+    assert _http.request(home.url + '/away', headers={'Cookie': 'session=abc'}, **auth).json() == {'where': 'other'}
+    sent = _headers_of(other.requests[-1])
+    assert 'authorization' not in sent and 'cookie' not in sent
+    assert _http.request(home.url + '/near', headers={'Cookie': 'session=abc'}, **auth).json() == {'path': '/here'}
+    sent = _headers_of(home.requests[-1])
+    assert sent['authorization'].startswith('Bearer ' if 'bearer_token' in auth else 'Basic ')
+    assert sent['cookie'] == 'session=abc'
+
+
+def test_credentials_in_the_url_are_refused_without_echo():
+    for url in ('http://ops:pw-s3cret@127.0.0.1:9/', 'ftp://ops:pw-s3cret@host/', 'http://ops:pw-s3cret@h:bad/'):
+        with pytest.raises(_http.HttpError) as err:
+            _http.request(url)
+        assert err.value.kind == 'invalid' and 'user:password@' in err.value.message
+        assert 'pw-s3cret' not in err.value.message and 'pw-s3cret' not in str(err.value.url)
+        assert 'pw-s3cret' not in _http.validate_url(url)
+
+
+def test_secrets_never_appear_in_error_messages(raw):
+    def echo(conn, data):
+        _answer(401, data)(conn, data)  # a server that quotes the request, credentials included
+    srv = raw(echo)
+    secrets = dict(bearer_token='t0ken-value', url_username='ops', url_password='pw-s3cret')
+    basic = __import__('base64').b64encode(b'ops:pw-s3cret').decode()
+    for auth in (dict(bearer_token='t0ken-value'), dict(url_username='ops', url_password='pw-s3cret'), secrets):
+        with pytest.raises(_http.HttpError) as err:
+            _http.request(srv.url + '/x', **auth)
+        assert err.value.status == 401 and 'answered HTTP 401' in err.value.message
+        for text in (err.value.message, str(err.value), err.value.body):
+            assert 't0ken-value' not in text and 'pw-s3cret' not in text and basic not in text
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('http://127.0.0.1:%d/' % _free_port(), bearer_token='t0ken-value', timeout=2)
+    assert err.value.kind == 'refused' and 't0ken-value' not in err.value.message
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_health_path_does_not_import_ansible_urls():
+    import subprocess
+    import sys
+    code = ('import sys; from ansible_collections.cloudos.ops.plugins.module_utils._health import alerts, monitoring; '
+            'print("ansible.module_utils.urls" in sys.modules)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
+                         env=dict(__import__('os').environ, PYTHONPATH=':'.join(sys.path)))
+    assert out.stdout.strip() == 'False'
+
+
+def test_proxy_environment_is_honoured(raw, monkeypatch):
+    proxy = raw(_answer(body=b'{"via": "proxy"}'))
+    monkeypatch.setenv('http_proxy', proxy.url)
+    monkeypatch.setenv('https_proxy', proxy.url)
+    monkeypatch.setenv('no_proxy', 'bypassed.test')
+    assert _http.request('http://service.test:9093/api/v2/status').json() == {'via': 'proxy'}
+    assert proxy.requests[-1].startswith('GET http://service.test:9093/api/v2/status HTTP/1.1\r\n')
+    with pytest.raises(_http.HttpError) as err:  # the proxy answers CONNECT with 200 but speaks no TLS
+        _http.request('https://service.test/x', timeout=2)
+    assert proxy.requests[-1].startswith('CONNECT service.test:443 HTTP/1.1\r\n')
+    assert err.value.kind in ('tls', 'connection')
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('http://bypassed.test:1/', timeout=2)
+    assert err.value.kind == 'connection' and len(proxy.requests) == 2
