@@ -60,6 +60,16 @@ def item(kind, name, state, action=None, reason='', healthy=False, disposition=N
                                                                                ('ok' if healthy else LEFT_ALONE))}
 
 
+def _refused(kind, name, state, budget_left, allow, deny):
+    """The item when the lists or the budget forbid acting on it, else ``None``."""
+    ok, why = chosen(name, allow, deny)
+    if not ok:
+        return item(kind, name, state, reason=why)
+    if budget_left is not None and budget_left <= 0:
+        return item(kind, name, state, reason='restart budget spent: it keeps failing', disposition=ESCALATE)
+    return None
+
+
 def plan_unit(unit, budget_left, reset_failed=False, allow=(), deny=()):
     """What to do about one unit (a ``systemctl show`` block)."""
     name = unit.get('Id') or '?'
@@ -71,11 +81,9 @@ def plan_unit(unit, budget_left, reset_failed=False, allow=(), deny=()):
         return item('unit', name, state, reason='systemd is already restarting it (Restart= in the unit)')
     if active != 'failed':
         return item('unit', name, state, reason='not failed (%s): stopped on purpose or not wanted; left alone' % active)
-    ok, why = chosen(name, allow, deny)
-    if not ok:
-        return item('unit', name, state, reason=why)
-    if budget_left is not None and budget_left <= 0:
-        return item('unit', name, state, reason='restart budget spent: it keeps failing', disposition=ESCALATE)
+    refused = _refused('unit', name, state, budget_left, allow, deny)
+    if refused:
+        return refused
     if result == 'start-limit-hit':
         if not reset_failed:
             return item('unit', name, state, disposition=ESCALATE,
@@ -110,11 +118,9 @@ def plan_container(info, budget_left, allow=(), deny=()):
         return item('container', name, state, reason='its restart policy says it should not run')
     if status in ('exited', 'created') and policy == 'on-failure' and exit_code in (0, None):
         return item('container', name, state, reason='it completed (exit code 0 under on-failure)')
-    ok, why = chosen(name, allow, deny)
-    if not ok:
-        return item('container', name, state, reason=why)
-    if budget_left is not None and budget_left <= 0:
-        return item('container', name, state, reason='restart budget spent: it keeps failing', disposition=ESCALATE)
+    refused = _refused('container', name, state, budget_left, allow, deny)
+    if refused:
+        return refused
     if status == 'running':
         return item('container', name, state, action=RESTART, reason='unhealthy (its health check fails)')
     return item('container', name, state, action=START,

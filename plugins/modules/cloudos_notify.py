@@ -218,8 +218,8 @@ EXAMPLES = r'''
 RETURN = r'''
 alerts:
   description: How many alerts were given.
-  returned: always
   type: int
+  returned: always
   sample: 1
 keys:
   description: The key of each alert (see O(alerts[].key)).

@@ -9,11 +9,11 @@ DOCUMENTATION = r'''
 ---
 module: cloudos_security_facts
 short_description: Daily security check of a CloudOS host in one round trip
-version_added: 0.1.0
 author: cloudos.ops contributors (@cloudos)
+version_added: 0.1.0
 description:
-  - Runs the CloudOS Operations Guide's daily security check on the managed host and returns one record,
-    C(security), shaped like the C(health) record of M(cloudos.ops.cloudos_health) (a status per section and
+  - The CloudOS Operations Guide's daily security check, in one module run on the managed host. The result,
+    C(security), is shaped like the C(health) record of M(cloudos.ops.cloudos_health) (a status per section and
     findings with actions), so that M(cloudos.ops.fleet_report) renders it.
   - C(auth) counts failed authentications of the last 24 hours (sshd password, key and keyboard-interactive
     failures, invalid users and clients giving up before authenticating, counted once per attempt; sudo and
@@ -33,6 +33,9 @@ description:
     O(hardening_state), and O(hardening_expected)) - effective sshd settings from C(sshd -T), sysctl values,
     file modes and service states - and reports every difference as drift.
   - Read-only. C(changed) is always false and the result is the same under C(--check).
+extends_documentation_fragment:
+  - cloudos.ops.attributes.read_only
+  - cloudos.ops.docker
 options:
   checks:
     description: Sections to run; V(all) runs every section. Sections not selected are returned as C(skipped).
@@ -143,9 +146,6 @@ options:
         (names to values), C(files) (path to C(mode) or C(max_mode)), C(services) (unit to C(active) or C(inactive)).
     type: dict
     default: {}
-extends_documentation_fragment:
-  - cloudos.ops.attributes.read_only
-  - cloudos.ops.docker
 requirements:
   - Python 3.9 or later on the managed host; root (C(become)) to read the journal, C(sshd -T) and socket owners.
   - C(docker) Python SDK 5.0 or later for the C(containers) section.
