@@ -32,14 +32,16 @@ options:
     description: The shadow file to read.
     type: path
     default: /etc/shadow
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return the changes it would make.
     support: full
     details: Read-only; the same result in check mode.
   diff_mode:
-    description: Returns details on what changed (or would change) in C(diff).
     support: none
+  platform:
+    platforms: posix
 notes:
   - Needs to read the shadow file (usually root).
 seealso:

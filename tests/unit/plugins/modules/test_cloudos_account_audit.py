@@ -14,13 +14,10 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.cloudos.ops.plugins.module_utils import _accounts
 from ansible_collections.cloudos.ops.plugins.modules import cloudos_account_audit
 
-SHADOW = """\
-root:$y$j9T$rootsalt$roothash:19000:0:99999:7:::
-daemon:*:19000:0:99999:7:::
-guest::19000:0:99999:7:::
-locked:!$y$j9T$x$changeme-hash:19000:0:99999:7:::
-admin:$6$salt$hash-of-admin:19000:0:99999:7:::
-"""
+SHADOW = ('guest::19000:0:99999:7:::\n'
+          'nobody:*:19000:0:99999:7:::\n'
+          'admin:$6$salt$hash-of-admin:19000:0:99999:7:::\n'
+          'ops:!$6$salt$hash-of-admin:19000:0:99999:7:::\n')
 
 
 def run(args, capsys):
