@@ -44,8 +44,10 @@ attributes:
     platforms: posix
 notes:
   - Needs to read the shadow file (usually root).
+  - The C(cloudos.ops.hardening) role runs it and locks (or reports) the accounts found.
 seealso:
-  - role: cloudos.ops.hardening
+  - module: ansible.builtin.user
+    description: Lock an account (C(password_lock)).
 '''
 
 EXAMPLES = r'''
