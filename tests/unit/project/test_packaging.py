@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -26,23 +27,51 @@ def test_built_collection_ships_plugins_but_no_test_or_dev_files(tmp_path):
     assert leaked == []
 
 
+def _sandbox(tmp_path):
+    """A PATH holding only the tools scripts/find-python needs, so that no Python of this
+    machine (whatever its version) can answer: the test's assertions always run."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    for tool in ('env', 'bash', 'find', 'sort'):
+        found = shutil.which(tool)
+        assert found, '%s is needed to run scripts/find-python' % tool
+        (bin_dir / tool).symlink_to(found)
+    return bin_dir
+
+
+def _fake_python(path, rc):
+    path.write_text('#!/bin/sh\nexit %d\n' % rc)
+    path.chmod(0o755)
+    return path
+
+
 def test_find_python_names_what_it_looked_for_when_nothing_fits(tmp_path):
-    env = {'PATH': '/usr/bin:/bin', 'HOME': str(tmp_path), 'PYENV_ROOT': str(tmp_path / 'no-pyenv')}
-    old = tmp_path / 'python3'
-    old.write_text('#!/bin/sh\nexit 1\n')
-    old.chmod(0o755)
-    env['CLOUDOS_PYTHON'] = str(old)
+    bin_dir = _sandbox(tmp_path)
+    _fake_python(bin_dir / 'python3', 1)
+    old = _fake_python(tmp_path / 'python3', 1)
+    env = {'PATH': str(bin_dir), 'HOME': str(tmp_path), 'PYENV_ROOT': str(tmp_path / 'no-pyenv'),
+           'CLOUDOS_PYTHON': str(old)}
     proc = subprocess.run([os.path.join(ROOT, 'scripts', 'find-python')], env=env,
                           capture_output=True, text=True, check=False)
-    if proc.returncode == 0:
-        # A system python3 that is new enough is a valid answer.
-        out = subprocess.run([proc.stdout.strip(), '-c', 'import sys; print(sys.version_info >= (3, 12))'],
-                             capture_output=True, text=True, check=True)
-        assert out.stdout.strip() == 'True'
-    else:
-        assert 'No Python >= 3.12' in proc.stderr
-        assert 'CLOUDOS_PYTHON' in proc.stderr
-        assert str(old) in proc.stderr
+    assert proc.returncode == 1, proc.stdout
+    assert 'No Python >= 3.12' in proc.stderr
+    assert 'CLOUDOS_PYTHON' in proc.stderr
+    assert str(old) in proc.stderr
+    assert str(bin_dir / 'python3') in proc.stderr
+
+
+def test_find_python_takes_pyenvs_newest_usable_version(tmp_path):
+    bin_dir = _sandbox(tmp_path)
+    _fake_python(bin_dir / 'python3', 1)
+    pyenv = tmp_path / 'pyenv'
+    for version, rc in (('3.11.7', 0), ('3.12.1', 0), ('3.13.0', 1)):
+        (pyenv / 'versions' / version / 'bin').mkdir(parents=True)
+        _fake_python(pyenv / 'versions' / version / 'bin' / 'python3', rc)
+    env = {'PATH': str(bin_dir), 'HOME': str(tmp_path), 'PYENV_ROOT': str(pyenv)}
+    proc = subprocess.run([os.path.join(ROOT, 'scripts', 'find-python')], env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(pyenv / 'versions' / '3.12.1' / 'bin' / 'python3')
 
 
 def test_find_python_prefers_a_usable_interpreter():
