@@ -7,7 +7,6 @@ import os
 import pytest
 
 from ansible.errors import AnsibleLookupError
-from ansible.plugins.loader import lookup_loader
 
 from ansible_collections.cloudos.ops.plugins.lookup import report_root as plugin
 from ansible_collections.cloudos.ops.plugins.lookup.report_root import LookupModule, inside_collection, report_root
@@ -64,8 +63,11 @@ def test_names_are_plain(name):
 
 def test_the_lookup_reads_playbook_dir_from_the_variables(monkeypatch):
     monkeypatch.setattr(plugin.os, 'environ', {})
-    lookup = lookup_loader.get('cloudos.ops.report_root')
-    assert isinstance(lookup, LookupModule) or type(lookup).__name__ == 'LookupModule'
+    lookup = LookupModule()
+    options = {}
+    # the options as the plugin loader would set them from DOCUMENTATION
+    monkeypatch.setattr(lookup, 'set_options', lambda var_options=None, direct=None: options.update(direct or {}))
+    monkeypatch.setattr(lookup, 'get_option', lambda name: options.get(name, '' if name == 'root' else None))
     assert lookup.run(['daily_health'], variables={'playbook_dir': PROJECT}) == ['/srv/project/playbooks/reports/daily_health']
     assert lookup.run(['a', 'b'], variables={}, root='/r') == ['/r/a', '/r/b']
     with pytest.raises(AnsibleLookupError):
