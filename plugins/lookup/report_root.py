@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 name: report_root
 short_description: The controller directory that receives a role's report directories
-version_added: 0.2.0
+version_added: 0.1.0
 author: cloudos.ops contributors (@cloudos)
 description:
   - Returns the directory under which a role (C(cloudos.ops.daily_health), C(cloudos.ops.security_check),

@@ -12,6 +12,7 @@ interrupted run. Hosts are reached with the community.docker.docker connection.
 from __future__ import annotations
 
 import subprocess
+import time
 
 RUN_FLAGS = ['--detach', '--network', 'none', '--cgroupns', 'host',
              '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN', '--security-opt', 'seccomp=unconfined',
@@ -28,17 +29,21 @@ def start_hosts(image, names, label):
     return list(names)
 
 
-def wait_booted(names, timeout=120):
+def wait_booted(names, timeout=180):
     """Wait until systemd in each host has finished booting (running or degraded); return the
     hosts that did not. Until then, boot-time clean-ups of /tmp can remove Ansible's temporary
     files under a task's feet."""
-    late = []
-    for name in names:
-        proc = subprocess.run(['timeout', str(timeout), 'docker', 'exec', name, 'systemctl', 'is-system-running', '--wait'],
-                              capture_output=True, text=True, check=False)
-        if proc.stdout.strip() not in ('running', 'degraded'):
-            late.append(name)
-    return late
+    deadline = time.monotonic() + timeout
+    pending = list(names)
+    while pending and time.monotonic() < deadline:
+        for name in list(pending):
+            proc = subprocess.run(['docker', 'exec', name, 'systemctl', 'is-system-running'],
+                                  capture_output=True, text=True, check=False)
+            if proc.stdout.strip() in ('running', 'degraded'):
+                pending.remove(name)
+        if pending:
+            time.sleep(1)
+    return pending
 
 
 def remove_hosts(label):
