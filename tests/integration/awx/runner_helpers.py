@@ -189,4 +189,3 @@ class Job:
     def check(self, rc=0, status='successful'):
         assert (self.rc, self.status) == (rc, status), self.output()
         return self
-
