@@ -19,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup setup-system fleet-image demo test lint sanity unit integration molecule build ee-context clean
+.PHONY: help setup setup-system fleet-image demo test lint sanity unit compat integration molecule build ee-context clean
 
 help:
 	@echo "make demo     run the daily health check on this machine and print where the report is"
@@ -27,7 +27,7 @@ help:
 	@echo "make setup    create $(VENV) with the pinned toolchain (idempotent)"
 	@echo "make build    build the collection tarball"
 	@echo "make ee-context  the execution environment build context (.cache/ee/context)"
-	@echo "Stages: lint sanity unit integration molecule [SCENARIOS='default ...']"
+	@echo "Stages: lint sanity unit compat integration molecule [SCENARIOS='default ...']"
 
 # --- toolchain -------------------------------------------------------------------------
 setup: $(STAMP) $(LINK)
@@ -60,7 +60,7 @@ demo: setup
 	echo "Report: $(CURDIR)/playbooks/reports/daily_health/latest/report.html"; exit $$rc
 
 test:
-	@scripts/run-stages setup setup-system lint sanity unit integration molecule
+	@scripts/run-stages setup setup-system lint sanity unit compat integration molecule
 
 # --- stages ---------------------------------------------------------------------------
 # Molecule installs this collection into ~/.ansible/collections; ansible-lint would then read
@@ -77,6 +77,27 @@ sanity: setup
 
 unit: setup
 	$(VENV)/bin/pytest -p no:testinfra tests/unit
+
+# The oldest ansible-core that meta/runtime.yml's requires_ansible allows, on Python 3.12 (the
+# newest it supports): the unit tests and one daily_health run (run_playbook uses the
+# ansible-playbook of the pytest that runs it). Pins: requirements-compat.txt.
+COMPAT_VENV  := .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+COMPAT_RUN   := tests/integration/report/test_daily_health_playbook.py::test_local_run_writes_the_four_files_prints_the_path_and_publishes_stats
+
+$(COMPAT_STAMP): requirements-compat.txt
+	@py=$${COMPAT_PYTHON:-$$(command -v python3.12 || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3 2>/dev/null | sort -V | tail -1)}; \
+	if [ -z "$$py" ]; then echo "compat: no Python 3.12 (python3.12 on PATH, pyenv 3.12.x, or COMPAT_PYTHON)" >&2; exit 1; fi; \
+	if [ ! -x $(COMPAT_VENV)/bin/python ] || ! $(COMPAT_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then \
+		echo "Creating $(COMPAT_VENV) with $$py"; rm -rf $(COMPAT_VENV); "$$py" -m venv $(COMPAT_VENV) || exit 1; \
+	fi
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -r requirements-compat.txt 2> >(grep -v "^WARNING: Location" >&2)
+	@touch $@
+
+compat: $(COMPAT_STAMP) $(LINK)
+	@$(COMPAT_VENV)/bin/ansible --version | head -1
+	$(COMPAT_VENV)/bin/pytest -p no:testinfra -p no:cacheprovider tests/unit
+	$(COMPAT_VENV)/bin/pytest -p no:testinfra -p no:cacheprovider $(COMPAT_RUN)
 
 integration: setup setup-system
 	$(VENV)/bin/pytest -p no:testinfra tests/integration

@@ -30,14 +30,14 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from tests.fleet import hosts as fleet  # noqa: E402  (after the path is set)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.dirname(sys.executable)
 LABEL = 'cloudos.bench=fleet_health'
 CPU_WINDOW = 1.0
-RUN_FLAGS = ['--detach', '--label', LABEL, '--network', 'none', '--cgroupns', 'host',
-             '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN', '--security-opt', 'seccomp=unconfined',
-             '--tmpfs', '/run', '--tmpfs', '/run/lock', '--tmpfs', '/tmp',
-             '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--stop-signal', 'SIGRTMIN+3']
 
 
 def env():
@@ -59,12 +59,7 @@ def run(cmd, check=True, quiet=True):
 
 
 def start_hosts(image, count):
-    names = ['cloudos-bench-%02d' % (i + 1) for i in range(count)]
-    for name in names:
-        subprocess.run(['docker', 'rm', '-f', name], capture_output=True, check=False)
-        subprocess.run(['docker', 'run', '--name', name, '--hostname', name] + RUN_FLAGS + [image, '/sbin/init'],
-                       capture_output=True, check=True)
-    return names
+    return fleet.start_hosts(image, ['cloudos-bench-%02d' % (i + 1) for i in range(count)], LABEL)
 
 
 INOTIFY = '/proc/sys/fs/inotify/max_user_instances'
@@ -89,10 +84,7 @@ def restore_inotify(old):
 
 
 def remove_hosts():
-    ids = subprocess.run(['docker', 'ps', '-aq', '--filter', 'label=' + LABEL],
-                         capture_output=True, text=True, check=False).stdout.split()
-    if ids:
-        subprocess.run(['docker', 'rm', '-f'] + ids, capture_output=True, check=False)
+    fleet.remove_hosts(LABEL)
 
 
 def main():
@@ -106,11 +98,7 @@ def main():
     old_inotify = raise_inotify(count)
     try:
         names = start_hosts(image, count)
-        with open(inventory, 'w') as handle:
-            handle.write('all:\n  vars:\n    ansible_connection: community.docker.docker\n'
-                         '    ansible_python_interpreter: /usr/bin/python3\n  hosts:\n')
-            for name in names:
-                handle.write('    %s:\n' % name)
+        fleet.write_inventory(inventory, names)
         print('%d fleet hosts started; preparing them (tests/fleet/prepare.yml)...' % count, flush=True)
         elapsed, proc = run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory,
                              os.path.join(ROOT, 'tests', 'fleet', 'prepare.yml')], check=False)
@@ -121,11 +109,7 @@ def main():
         if not names:
             sys.stderr.write(proc.stdout[-3000:])
             raise SystemExit('no fleet host could be prepared')
-        with open(inventory, 'w') as handle:
-            handle.write('all:\n  vars:\n    ansible_connection: community.docker.docker\n'
-                         '    ansible_python_interpreter: /usr/bin/python3\n  hosts:\n')
-            for name in names:
-                handle.write('    %s:\n' % name)
+        fleet.write_inventory(inventory, names)
         note = ' (failed: %s)' % ', '.join(failed) if failed else ''
         print('prepared %d of %d hosts in %.0fs%s' % (len(names), count, elapsed, note), flush=True)
         count = len(names)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import glob
+import json
 import os
 
 from ansible.errors import AnsibleActionFail
@@ -30,6 +32,7 @@ ARGUMENT_SPEC = dict(
     started_at=dict(type='str'),
     metadata=dict(type='dict'),
     latest_link=dict(type='str'),
+    reports=dict(type='list', elements='path'),
 )
 
 
@@ -58,6 +61,50 @@ def link_latest(dest, name):
     return link, None
 
 
+def report_files(sources):
+    """report.json files of ``sources``: files, directories (their report.json, or latest/report.json
+    of a report root), glob patterns of either. A pattern that matches nothing is an error."""
+    files = []
+    for source in sources:
+        matches = sorted(glob.glob(os.path.expanduser(source))) if glob.has_magic(source) else [os.path.expanduser(source)]
+        if not matches:
+            raise AnsibleActionFail('fleet_report: no report matches %s' % source)
+        for path in matches:
+            if os.path.isdir(path):
+                found = [p for p in (os.path.join(path, 'report.json'), os.path.join(path, 'latest', 'report.json'))
+                         if os.path.isfile(p)]
+                path = found[0] if found else os.path.join(path, 'report.json')
+            files.append(path)
+    return files
+
+
+def read_reports(sources):
+    """Host entries of report.json files written before (job slices): {host: entry}. A file
+    named twice (or through a link) is read once; a host in several reports: its newest check."""
+    entries, seen = {}, set()
+    for path in report_files(sources):
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            with open(real, 'rb') as handle:
+                data = json.loads(handle.read().decode('utf-8'))
+        except (OSError, ValueError) as exc:
+            raise AnsibleActionFail('fleet_report: cannot read the report %s: %s' % (path, to_native(exc)))
+        if not isinstance(data, dict) or data.get('schema') != _report.SCHEMA or not isinstance(data.get('hosts'), list):
+            raise AnsibleActionFail('fleet_report: %s is not a fleet report (%s)' % (path, _report.SCHEMA))
+        for raw in data['hosts']:
+            entry = _report.host_entry(raw.get('host'), raw.get('status'), checks=raw.get('checks'),
+                                       findings=raw.get('findings'), thresholds=raw.get('thresholds'),
+                                       checked_at=raw.get('checked_at'), duration_ms=raw.get('duration_ms'),
+                                       error=raw.get('error'))
+            old = entries.get(entry['host'])
+            if old is None or (entry['checked_at'] or '') >= (old['checked_at'] or ''):
+                entries[entry['host']] = entry
+    return entries
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -66,13 +113,14 @@ class ActionModule(ActionBase):
 
     def _gather(self, args, task_vars):
         results = dict(args['results'] or {})
-        hosts = list(args['hosts'] if args['hosts'] is not None else results)
+        previous = read_reports(args['reports'] or [])
+        hosts = list(args['hosts'] if args['hosts'] is not None else list(results) + list(previous))
         if not hosts and not results:
-            raise AnsibleActionFail('fleet_report: give hosts (e.g. "{{ ansible_play_hosts_all }}") or results')
+            raise AnsibleActionFail('fleet_report: give hosts (e.g. "{{ ansible_play_hosts_all }}"), results or reports')
         if args['result_var']:
             hostvars = task_vars.get('hostvars', {})
             for host in hosts:
-                if host in results:
+                if host in results or host in previous:
                     continue
                 try:
                     value = hostvars[host].get(args['result_var']) if host in hostvars else None
@@ -85,6 +133,9 @@ class ActionModule(ActionBase):
                 hosts.append(host)
         entries = []
         for host in hosts:
+            if host not in results and host in previous:
+                entries.append(previous[host])
+                continue
             result = results.get(host)
             try:
                 entries.append(_report.normalize_result(host, result, key=args['result_key']))

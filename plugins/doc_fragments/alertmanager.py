@@ -56,14 +56,18 @@ options:
     description:
       - PEM file with the certificate authority (or authorities) that signed the server's certificate, for a
         private CA.
+      - If not set, the environment variable E(CLOUDOS_ALERTMANAGER_CA_PATH) is used (the AWX credential type
+        of this collection sets it).
     type: path
   client_cert:
     description:
       - PEM file with a client certificate for mutual TLS. It may also hold the private key.
+      - If not set, the environment variable E(CLOUDOS_ALERTMANAGER_CLIENT_CERT) is used.
     type: path
   client_key:
     description:
       - PEM file with the private key of O(client_cert), when the certificate file does not hold it.
+      - If not set, the environment variable E(CLOUDOS_ALERTMANAGER_CLIENT_KEY) is used.
     type: path
   timeout:
     description:

@@ -742,9 +742,9 @@ ALERTMANAGER_COMMON_ARGS = dict(
     bearer_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_TOKEN'])),
     headers=dict(type='dict', default={}),
     validate_certs=dict(type='bool', default=True),
-    ca_path=dict(type='path'),
-    client_cert=dict(type='path'),
-    client_key=dict(type='path'),
+    ca_path=dict(type='path', fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_CA_PATH'])),
+    client_cert=dict(type='path', fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_CLIENT_CERT'])),
+    client_key=dict(type='path', fallback=(env_fallback, ['CLOUDOS_ALERTMANAGER_CLIENT_KEY'])),
     timeout=dict(type='float', default=10.0),
 )
 

@@ -107,6 +107,19 @@ options:
       - Extra facts about the run shown in the report header and recorded in C(report.json),
         for example the inventory or the limit used.
     type: dict
+  reports:
+    description:
+      - C(report.json) files written before by this action (for example one per slice of an AWX sliced job);
+        their host entries are taken as they are (status, checks, findings, errors, unreachable hosts).
+      - Each item is a file, a directory (its C(report.json), or C(latest/report.json) of a report root) or a
+        glob pattern of either; a pattern that matches nothing, or a file that is not a fleet report, is an error.
+      - A host in O(results) wins over the same host in a report; a report wins over O(result_var). A host
+        in several reports is taken from the report with its newest C(checked_at); a file named twice (or
+        through a C(latest) link) is read once.
+      - With O(hosts) omitted, the hosts are those of O(results) and of the reports.
+    type: list
+    elements: path
+    version_added: 0.1.0
   latest_link:
     description:
       - Name of a symbolic link created (or atomically replaced) next to O(dest), in its parent

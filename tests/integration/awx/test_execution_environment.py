@@ -23,7 +23,6 @@ import pytest
 from tests.integration.lib import ROOT
 
 
-
 def sh(argv, **kwargs):
     kwargs.setdefault('capture_output', True)
     kwargs.setdefault('text', True)

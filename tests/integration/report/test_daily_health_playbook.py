@@ -183,14 +183,15 @@ def test_unreachable_hosts_are_reported_and_fail_the_play(tmp_path):
     assert [(h['host'], h['status']) for h in report['hosts']] == [('cloudos-gone-1', 'unreachable')]
 
 
-def test_fqcn_playbook_writes_a_dated_report_under_the_current_directory(tmp_path):
+def test_fqcn_playbook_writes_a_dated_report_under_the_user_cache(tmp_path):
     """`ansible-playbook cloudos.ops.daily_health`: the playbook lives in the collection, so the
-    default report root is ./reports/daily_health of the directory the command runs in."""
+    default report root is the user's cache (never the collection, never $PWD)."""
     extra = {'daily_health_thresholds': CALM, 'daily_health_checks': ['system']}
     proc = run_playbook('cloudos.ops.daily_health', inventory=LOCAL, extra_vars=extra,
-                        env={'PWD': str(tmp_path)})
+                        env={'PWD': str(tmp_path / 'pwd'), 'XDG_CACHE_HOME': str(tmp_path / 'cache')})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    root = tmp_path / 'reports' / 'daily_health'
+    assert not (tmp_path / 'pwd').exists()
+    root = tmp_path / 'cache' / 'cloudos.ops' / 'reports' / 'daily_health'
     runs = [p for p in os.listdir(str(root)) if p != 'latest']
     assert len(runs) == 1 and runs[0].endswith('Z')
     assert os.readlink(str(root / 'latest')) == runs[0]

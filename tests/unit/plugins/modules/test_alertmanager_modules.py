@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from tests.unit.compat import patch_module_args
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _alertmanager
 from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import alertmanager_argument_spec
