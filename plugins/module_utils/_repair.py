@@ -29,10 +29,14 @@ bounded, for each item to settle; :func:`verdict` says what became of it.
 from __future__ import annotations
 
 import fnmatch
+import re
 import time
 
 UNIT_PROPERTIES = ('Id', 'LoadState', 'ActiveState', 'SubState', 'Result', 'NRestarts', 'UnitFileState',
-                   'StartLimitBurst', 'StartLimitIntervalUSec')
+                   'StartLimitBurst', 'StartLimitIntervalUSec', 'InactiveEnterTimestampMonotonic')
+_SPAN_UNITS = {'us': 1, 'usec': 1, 'ms': 1000, 'msec': 1000, 's': 10 ** 6, 'sec': 10 ** 6, 'min': 60 * 10 ** 6,
+               'h': 3600 * 10 ** 6, 'hour': 3600 * 10 ** 6, 'd': 86400 * 10 ** 6, 'day': 86400 * 10 ** 6,
+               'w': 7 * 86400 * 10 ** 6}
 
 # what an item needs; None: nothing to do
 RESTART, START, RESET_AND_START = 'restart', 'start', 'reset-failed and start'
@@ -70,8 +74,40 @@ def _refused(kind, name, state, budget_left, allow, deny):
     return None
 
 
-def plan_unit(unit, budget_left, reset_failed=False, allow=(), deny=()):
-    """What to do about one unit (a ``systemctl show`` block)."""
+def timespan_us(text):
+    """Microseconds of a systemd time span as ``systemctl show`` prints it (``10s``, ``1min 30s``,
+    ``500ms``, a bare number of microseconds); ``None`` when unreadable or ``infinity``."""
+    text = str(text or '').strip()
+    if text.isdigit():
+        return int(text)
+    total, found = 0, False
+    for number, unit in re.findall(r'(\d+(?:\.\d+)?)\s*([a-z]+)', text):
+        if unit not in _SPAN_UNITS:
+            return None
+        total += float(number) * _SPAN_UNITS[unit]
+        found = True
+    return int(total) if found else None
+
+
+def start_limit_used_up(unit, now_us):
+    """Whether systemd would refuse a start now: the unit restarted itself (``Restart=``) until its
+    ``StartLimitBurst`` was used up, and the last failure is still inside ``StartLimitIntervalUSec``.
+    Such a unit shows ``Result=exit-code``, not ``start-limit-hit``, until someone tries to start it."""
+    try:
+        burst = int(unit.get('StartLimitBurst') or 0)
+        restarts = int(unit.get('NRestarts') or 0)
+        failed_at = int(unit.get('InactiveEnterTimestampMonotonic') or 0)
+    except ValueError:
+        return False
+    interval = timespan_us(unit.get('StartLimitIntervalUSec'))
+    if burst <= 0 or not interval or not failed_at or now_us is None:
+        return False
+    return restarts + 1 >= burst and 0 <= now_us - failed_at < interval
+
+
+def plan_unit(unit, budget_left, reset_failed=False, allow=(), deny=(), now_us=None):
+    """What to do about one unit (a ``systemctl show`` block); ``now_us`` is CLOCK_MONOTONIC in
+    microseconds, the clock of systemd's timestamps."""
     name = unit.get('Id') or '?'
     active, sub, result = unit.get('ActiveState', ''), unit.get('SubState', ''), unit.get('Result', '')
     state = '%s/%s%s' % (active, sub, ' (%s)' % result if result and result != 'success' else '')
@@ -84,14 +120,16 @@ def plan_unit(unit, budget_left, reset_failed=False, allow=(), deny=()):
     refused = _refused('unit', name, state, budget_left, allow, deny)
     if refused:
         return refused
-    if result == 'start-limit-hit':
+    if result == 'start-limit-hit' or start_limit_used_up(unit, now_us):
         if not reset_failed:
             return item('unit', name, state, disposition=ESCALATE,
                         reason='at its start limit (StartLimitBurst=%s in %s); it stays failed until '
                                'systemctl reset-failed, which repair_reset_failed does not allow'
                                % (unit.get('StartLimitBurst', '?'), unit.get('StartLimitIntervalUSec', '?')))
         return item('unit', name, state, action=RESET_AND_START, reason='at its start limit; reset-failed is allowed')
-    return item('unit', name, state, action=START, reason='failed (%s)' % (result or 'unknown'))
+    entry = item('unit', name, state, action=START, reason='failed (%s)' % (result or 'unknown'))
+    entry['reset_allowed'] = bool(reset_failed)
+    return entry
 
 
 def plan_container(info, budget_left, allow=(), deny=()):
@@ -155,11 +193,13 @@ def budget_for(key, budget, max_restarts):
 def make_plan(units, containers, params):
     """The plan for every unit and container: a list of :func:`item` dicts, units first."""
     budget, max_restarts = params.get('budget') or {}, params.get('max_restarts')
+    now_us = params.get('now_us')
     allow, deny = params.get('allow') or [], params.get('deny') or []
     out = []
     for unit in units:
         key = 'unit:%s' % unit.get('Id')
-        out.append(plan_unit(unit, budget_for(key, budget, max_restarts), params.get('reset_failed'), allow, deny))
+        out.append(plan_unit(unit, budget_for(key, budget, max_restarts), params.get('reset_failed'), allow, deny,
+                             now_us))
     for info in containers:
         key = 'container:%s' % (info.get('Name') or '').lstrip('/')
         out.append(plan_container(info, budget_for(key, budget, max_restarts), allow, deny))
@@ -195,18 +235,14 @@ def repair(plan, adapter, wait=30.0, settle=3.0, clock=time.monotonic, sleep=tim
     recovered only when it is still up ``settle`` seconds after the last action, so a unit that
     starts and dies at once is not reported as repaired.
     """
-    acted = [e for e in plan if e['action']]
-    for entry in acted:
+    for entry in [e for e in plan if e['action']]:
         if entry['kind'] == 'unit':
-            error = None
-            if entry['action'] == RESET_AND_START:
-                error = adapter.reset_failed(entry['name'])
-            error = error or adapter.start_unit(entry['name'])
+            entry['error'] = _start_unit(entry, adapter)
         elif entry['action'] == RESTART:
-            error = adapter.restart_container(entry['name'])
+            entry['error'] = adapter.restart_container(entry['name'])
         else:
-            error = adapter.start_container(entry['name'])
-        entry['error'] = error
+            entry['error'] = adapter.start_container(entry['name'])
+    acted = [e for e in plan if e['action'] and not e.get('refused')]
     if not acted:
         return plan
     started = clock()
@@ -227,6 +263,30 @@ def repair(plan, adapter, wait=30.0, settle=3.0, clock=time.monotonic, sleep=tim
         if state is not None:
             entry['state_after'] = describe_state(entry['kind'], state)
     return plan
+
+
+def _start_unit(entry, adapter):
+    """Start one unit; ``None`` or the error. A unit that used up its start burst through its own
+    ``Restart=`` shows ``Result=exit-code``, and systemd refuses our start (``start-limit-hit``):
+    then ``reset-failed`` and one more start when allowed, else the unit is left for a person."""
+    if entry['action'] == RESET_AND_START:
+        error = adapter.reset_failed(entry['name'])
+        if error:
+            return error
+    error = adapter.start_unit(entry['name'])
+    if error is None:
+        return None
+    state = adapter.unit_states([entry['name']]).get(entry['name']) or {}
+    if state.get('Result') != 'start-limit-hit':
+        return error
+    if entry.get('reset_allowed') and entry['action'] != RESET_AND_START:
+        entry['action'] = RESET_AND_START
+        return adapter.reset_failed(entry['name']) or adapter.start_unit(entry['name'])
+    entry.update(refused=True, disposition=ESCALATE, result='start limit',
+                 reason='at its start limit: systemd refused the start (it restarted it itself until '
+                        'StartLimitBurst was used up); it stays failed until systemctl reset-failed, '
+                        'which repair_reset_failed does not allow')
+    return None
 
 
 def _states(adapter, acted):
@@ -252,7 +312,7 @@ def describe_state(kind, state):
 
 def summarise(plan, check_mode=False):
     """The module's result: ``items``, ``restarted``, ``recovered``, ``still_failing``, ``escalate``, ``left_alone``."""
-    acted = [e for e in plan if e['action']]
+    acted = [e for e in plan if e['action'] and not e.get('refused')]
     result = {
         'items': plan,
         'actions': [{'key': e['key'], 'action': e['action']} for e in acted],
@@ -344,7 +404,7 @@ def run(params, adapter, check_mode, clock=time.monotonic, sleep=time.sleep):
     validate(params)
     units = adapter.units(params['unit_patterns']) if params['unit_patterns'] else []
     containers = adapter.containers(params['container_patterns']) if params['container_patterns'] else []
-    plan = make_plan(units, containers, params)
+    plan = make_plan(units, containers, dict(params, now_us=int(clock() * 10 ** 6)))
     if not check_mode:
         repair(plan, adapter, wait=params['wait'], settle=params['settle'], clock=clock, sleep=sleep)
     return summarise(plan, check_mode=check_mode)

@@ -95,7 +95,7 @@ def update(state, results, now, window):
             key = '%s|%s' % (host, entry['key'])
             known = items.get(key) or {'first_seen': None, 'attempts': [], 'escalated': None, 'summary': ''}
             known['attempts'] = _recent(known['attempts'], now, window)
-            if entry.get('action') and not str(entry.get('result', '')).startswith('would '):
+            if entry.get('action') and not entry.get('refused') and not str(entry.get('result', '')).startswith('would '):
                 known['attempts'].append(stamp)
             broken = not entry.get('healthy') and entry.get('result') != 'recovered'
             if broken and entry.get('disposition') == 'left alone' and not entry.get('action'):

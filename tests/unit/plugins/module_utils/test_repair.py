@@ -192,3 +192,33 @@ def test_check_mode_summary_predicts_the_actions():
     result = r.summarise(plan, check_mode=True)
     assert result['changed'] is True
     assert [e['result'] for e in plan] == ['would start', 'would restart']
+
+
+@pytest.mark.parametrize('text, micros', [('10s', 10 ** 7), ('1min 30s', 9 * 10 ** 7), ('500ms', 500000),
+                                          ('1h', 3600 * 10 ** 6), ('250000', 250000), ('infinity', None), ('', None)])
+def test_timespan_us(text, micros):
+    assert r.timespan_us(text) == micros
+
+
+def test_a_unit_that_used_up_its_burst_by_itself_is_not_started_again():
+    # systemd restarted it (Restart=) until StartLimitBurst was used up; it says exit-code, not start-limit-hit
+    used_up = unit(result='exit-code', NRestarts='2', StartLimitBurst='2', StartLimitIntervalUSec='10min',
+                   InactiveEnterTimestampMonotonic=str(100 * 10 ** 6))
+    entry = r.plan_unit(used_up, budget_left=3, now_us=160 * 10 ** 6)
+    assert entry['action'] is None and entry['disposition'] == r.ESCALATE
+    assert 'start limit' in entry['reason']
+    # the interval has passed: systemd would take a start again
+    assert r.plan_unit(used_up, budget_left=3, now_us=800 * 10 ** 6)['action'] == r.START
+    assert r.plan_unit(used_up, budget_left=3, reset_failed=True, now_us=160 * 10 ** 6)['action'] == r.RESET_AND_START
+
+
+def test_a_start_refused_at_the_start_limit_is_reported_not_counted():
+    clock = Clock()
+    plan = r.make_plan([unit('late.service')], [], {'max_restarts': 3})
+    adapter = Adapter(clock, {'late.service': [(0, dict(DOWN, Result='start-limit-hit'))]})
+    adapter.start_unit = lambda name: adapter.calls.append(('start', name)) or 'Job failed: start request repeated too quickly'
+    r.repair(plan, adapter, wait=10, clock=clock, sleep=clock.sleep)
+    result = r.summarise(plan)
+    assert plan[0]['result'] == 'start limit' and plan[0]['disposition'] == r.ESCALATE
+    assert result['changed'] is False and result['escalate'] == ['unit:late.service']
+    assert clock.now == 0  # nothing to wait for
