@@ -12,14 +12,24 @@ the type its command-line flag takes (read from the real ``dockerd --help``); an
 where the installed Docker has it (23.0 and later), ``dockerd --validate``.
 A key set both in the file and as a flag of the running service is refused too:
 dockerd will not start with such a pair.
+
+:func:`configure` is the whole module run over a small adapter (:class:`ModuleSystem`: files,
+commands, the engine's storage driver through ``_docker``, the service's ``ExecStart``
+through ``_systemd``); unit tests pass a fake one.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shlex
+import tempfile
+
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker
+from ansible_collections.cloudos.ops.plugins.module_utils._common import write_atomic
+from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd
 
 # Flags whose key in daemon.json is a different (plural) word.
 FLAG_TO_KEY = {
@@ -51,7 +61,14 @@ _FLAG_LINE = re.compile(r'^\s+(?:-\w, )?--([a-z0-9][a-z0-9-]*)(?: ([a-z][\w-]*))
 
 
 class DaemonConfigError(Exception):
-    """Invalid input or configuration; the message is meant for the user as is."""
+    """Invalid input or configuration; the message is meant for the user as is.
+
+    ``partial`` holds what the module returns along with the failure.
+    """
+
+    def __init__(self, message, partial=None):
+        super().__init__(message)
+        self.partial = partial or {}
 
 
 def merge_patch(target, patch):
@@ -179,3 +196,119 @@ def validate_output_ok(rc, out, err):
     if rc == 0:
         return None
     return (err or out or 'dockerd --validate failed with exit code %d' % rc).strip()
+
+
+# --------------------------------------------------------------------------- the module run
+
+def validate(system, config, dockerd, service):
+    """``(validations used, errors)`` for the merged ``config``: schema, service flags, ``dockerd --validate``."""
+    used, errors, help_text = ['json'], [], ''
+    if dockerd:
+        dummy, out, err = system.run([dockerd, '--help'])
+        help_text = out + err
+        known = parse_help(help_text)
+        if known:
+            used.append('schema')
+            errors += check_schema(config, known)
+    else:
+        system.warn('dockerd not found: daemon.json checked as JSON only')
+    flags = system.service_flags(service)
+    if flags is not None:
+        used.append('service-flags')
+        errors += check_conflicts(config, flags)
+    if errors or not (dockerd and '--validate' in help_text):
+        return used, errors
+    rc, out, err, copy_path = system.validate_copy(dockerd, render(config))
+    used.append('dockerd')
+    problem = validate_output_ok(rc, out, err)
+    if problem:
+        errors.append(problem.replace(copy_path, 'the merged configuration'))
+    return used, errors
+
+
+def configure(system, params, check_mode=False):
+    """What ``cloudos_docker_daemon_config`` returns; raises :class:`DaemonConfigError`."""
+    path = params['path']
+    before_text = system.read(path)
+    current = parse_existing(before_text, path)
+    patch = dict(params['options'])
+    wanted_driver = patch.get('storage-driver')
+    if wanted_driver and not params['allow_storage_driver_change']:
+        running = system.storage_driver()
+        if running and running != wanted_driver:
+            system.warn('storage-driver %s left out: the running daemon uses %s and would no longer see its images '
+                        'and containers (set allow_storage_driver_change to switch)' % (wanted_driver, running))
+            del patch['storage-driver']
+    merged = merge_patch(current, patch)
+    result = dict(changed=False, config=merged, validated_with=['json'])
+    if merged == current and before_text is not None:
+        return result
+    if params['validate']:
+        if params['dockerd'] and not system.executable(params['dockerd']):
+            raise DaemonConfigError('dockerd: %s is not an executable' % params['dockerd'])
+        dockerd = params['dockerd'] or system.which('dockerd', ['/usr/sbin', '/usr/bin'])
+        used, errors = validate(system, merged, dockerd, params['service'])
+        result['validated_with'] = used
+        if errors:
+            raise DaemonConfigError('options: the merged %s would be invalid, nothing written: %s' % (path, '; '.join(errors)),
+                                    partial=dict(config=merged, validated_with=used))
+    after_text = render(merged)
+    result.update(changed=True, diff=dict(before_header=path, after_header=path, before=before_text or '', after=after_text))
+    if check_mode:
+        return result
+    if params['backup'] and before_text is not None:
+        result['backup_file'] = system.backup(path)
+    system.write(path, after_text)
+    return result
+
+
+class ModuleSystem:
+    """The host as :func:`configure` sees it, through an ``AnsibleModule``."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def read(self, path):
+        try:
+            with open(path, 'r') as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def run(self, argv):
+        return self.module.run_command(argv)
+
+    def warn(self, message):
+        self.module.warn(message)
+
+    def which(self, name, opt_dirs=()):
+        return self.module.get_bin_path(name, opt_dirs=list(opt_dirs))
+
+    def executable(self, path):
+        return os.access(path, os.X_OK)
+
+    def storage_driver(self):
+        return _docker.storage_driver(self.module.params, run=self.run, which=self.which)
+
+    def service_flags(self, service):
+        text = Systemd(self.run, which=self.which).exec_start(service)
+        return flags_in_execstart(text) if text else None
+
+    def validate_copy(self, dockerd, text):
+        """``dockerd --validate`` on a temporary copy: ``(rc, out, err, copy path)``."""
+        fd, tmp = tempfile.mkstemp(prefix='daemon-', suffix='.json', dir=self.module.tmpdir)
+        try:
+            with os.fdopen(fd, 'w') as handle:
+                handle.write(text)
+            return self.run([dockerd, '--validate', '--config-file', tmp]) + (tmp,)
+        finally:
+            os.unlink(tmp)
+
+    def backup(self, path):
+        return self.module.backup_local(path)
+
+    def write(self, path, text):
+        directory = os.path.dirname(path) or '.'
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        write_atomic(path, text, mode=0o644, move=self.module.atomic_move)

@@ -24,9 +24,12 @@ an item already gone is reported as such. A real run therefore removes the plan 
 from __future__ import annotations
 
 import fnmatch
-import re
+import json
 
-from datetime import datetime, timezone
+from datetime import timedelta
+
+from ansible_collections.cloudos.ops.plugins.module_utils._common import (
+    DurationError, human_size, parse_duration, parse_time, rfc3339 as iso, utcnow)
 
 KINDS = ('images', 'containers', 'networks', 'volumes', 'build_cache')
 SCOPES = ('dangling_images', 'unused_images', 'stopped_containers', 'unused_networks', 'unused_volumes', 'build_cache')
@@ -35,65 +38,29 @@ DEFAULT_SCOPE = ('dangling_images', 'build_cache')
 PREDEFINED_NETWORKS = ('bridge', 'host', 'none', 'ingress', 'docker_gwbridge')
 STOPPED_STATES = ('created', 'exited', 'dead')
 
-_DURATION_RE = re.compile(r'^\s*(?:(\d+)\s*w)?\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s?)?\s*$')
-
 
 class PruneError(Exception):
-    """Bad input or an unusable engine answer; the message names the parameter or the item."""
+    """Bad input or an unusable engine answer; the message names the parameter or the item.
+
+    ``partial`` holds what the module returns along with the failure (a clean-up that failed
+    half way reports what it removed).
+    """
+
+    def __init__(self, message, partial=None):
+        super().__init__(message)
+        self.partial = partial or {}
 
 
 # --------------------------------------------------------------------------- helpers
 
-def parse_duration(text, name='older_than'):
-    """``'1w2d3h4m5s'``, ``'24h'``, ``'90m'``, ``'3600'`` -> seconds (int). Empty -> 0."""
-    if text in (None, ''):
+def older_than_seconds(value, name='older_than'):
+    """``'1w2d'``, ``'24h'``, ``'90m'``, ``'3600'`` -> seconds (int); empty means any age (0)."""
+    if value in (None, ''):
         return 0
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        if text < 0:
-            raise PruneError('%s must not be negative, got %r' % (name, text))
-        return int(text)
-    match = _DURATION_RE.match(str(text))
-    if not match or not any(match.groups()):
-        raise PruneError('%s must be a duration such as 24h, 7d, 1w2d or 90m, got %r' % (name, text))
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
-
-
-def parse_time(value):
-    """Engine times (unix seconds, or RFC 3339 with nanoseconds) -> aware datetime, or None."""
-    if value in (None, '', 0):
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
-    text = str(value).strip()
-    if text.startswith('0001-01-01'):
-        return None
-    match = re.match(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$', text)
-    if not match:
-        return None
-    base = datetime.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S')
-    frac = match.group(2) or ''
-    micro = int((frac[1:] + '000000')[:6]) if frac else 0
-    base = base.replace(microsecond=micro)
-    zone = match.group(3) or 'Z'
-    if zone == 'Z':
-        return base.replace(tzinfo=timezone.utc)
-    sign = 1 if zone[0] == '+' else -1
-    offset = sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    return datetime.fromtimestamp(base.replace(tzinfo=timezone.utc).timestamp() - offset, timezone.utc)
-
-
-def iso(moment):
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
-
-
-def human_bytes(value):
-    value = float(value or 0)
-    for unit in ('B', 'kB', 'MB', 'GB', 'TB'):
-        if abs(value) < 1000 or unit == 'TB':
-            return ('%d %s' % (value, unit)) if unit == 'B' else ('%.1f %s' % (value, unit))
-        value /= 1000.0
-    return '%d B' % value  # pragma: no cover
+    try:
+        return parse_duration(value, name, allow_zero=True)
+    except DurationError as exc:
+        raise PruneError(str(exc))
 
 
 def _size(value):
@@ -145,97 +112,72 @@ def _image_tags(raw):
     return [t for t in (raw.get('RepoTags') or []) if t and t != '<none>:<none>']
 
 
-def normalize_images(df_images):
-    out = []
-    for raw in df_images or []:
-        size = _size(raw.get('Size'))
-        shared = raw.get('SharedSize')
-        unique = size - shared if isinstance(shared, int) and 0 <= shared <= size else size
-        out.append({
-            'id': raw.get('Id') or '',
-            'tags': _image_tags(raw),
-            'digests': [d for d in (raw.get('RepoDigests') or []) if d and d != '<none>@<none>'],
-            'created': parse_time(raw.get('Created')),
-            'size': size,
-            'bytes': unique,
-            'containers': raw.get('Containers') if isinstance(raw.get('Containers'), int) else -1,
-            'parent': raw.get('ParentId') or '',
-            'labels': raw.get('Labels') or {},
-        })
-    return out
+def _image(raw):
+    size = _size(raw.get('Size'))
+    shared = raw.get('SharedSize')
+    return {
+        'id': raw.get('Id') or '',
+        'tags': _image_tags(raw),
+        'digests': [d for d in (raw.get('RepoDigests') or []) if d and d != '<none>@<none>'],
+        'created': parse_time(raw.get('Created')),
+        'size': size,
+        'bytes': size - shared if isinstance(shared, int) and 0 <= shared <= size else size,
+        'containers': raw.get('Containers') if isinstance(raw.get('Containers'), int) else -1,
+        'parent': raw.get('ParentId') or '',
+        'labels': raw.get('Labels') or {},
+    }
 
 
-def normalize_containers(raw_list):
-    out = []
-    for raw in raw_list or []:
-        names = [n.lstrip('/') for n in (raw.get('Names') or [])]
-        networks = list(((raw.get('NetworkSettings') or {}).get('Networks') or {}).keys())
-        mode = (raw.get('HostConfig') or {}).get('NetworkMode')
-        if mode and mode not in networks:
-            networks.append(mode)
-        out.append({
-            'id': raw.get('Id') or '',
-            'name': names[0] if names else (raw.get('Id') or '')[:12],
-            'names': names,
-            'image': raw.get('Image') or '',
-            'image_id': raw.get('ImageID') or '',
-            'state': (raw.get('State') or '').lower(),
-            'status': raw.get('Status') or '',
-            'created': parse_time(raw.get('Created')),
-            'bytes': _size(raw.get('SizeRw')),
-            'labels': raw.get('Labels') or {},
-            'networks': networks,
-            'volumes': [m.get('Name') for m in (raw.get('Mounts') or []) if m.get('Type') == 'volume' and m.get('Name')],
-        })
-    return out
+def _container(raw):
+    names = [n.lstrip('/') for n in (raw.get('Names') or [])]
+    networks = list(((raw.get('NetworkSettings') or {}).get('Networks') or {}).keys())
+    mode = (raw.get('HostConfig') or {}).get('NetworkMode')
+    if mode and mode not in networks:
+        networks.append(mode)
+    return {
+        'id': raw.get('Id') or '',
+        'name': names[0] if names else (raw.get('Id') or '')[:12],
+        'names': names,
+        'image': raw.get('Image') or '',
+        'image_id': raw.get('ImageID') or '',
+        'state': (raw.get('State') or '').lower(),
+        'status': raw.get('Status') or '',
+        'created': parse_time(raw.get('Created')),
+        'bytes': _size(raw.get('SizeRw')),
+        'labels': raw.get('Labels') or {},
+        'networks': networks,
+        'volumes': [m.get('Name') for m in (raw.get('Mounts') or []) if m.get('Type') == 'volume' and m.get('Name')],
+    }
 
 
-def normalize_volumes(df_volumes):
-    out = []
-    for raw in df_volumes or []:
-        usage = raw.get('UsageData') or {}
-        refs = usage.get('RefCount')
-        out.append({
-            'id': raw.get('Name') or '',
-            'name': raw.get('Name') or '',
-            'driver': raw.get('Driver') or '',
-            'created': parse_time(raw.get('CreatedAt')),
-            'bytes': _size(usage.get('Size')),
-            'refcount': refs if isinstance(refs, int) else -1,
-            'labels': raw.get('Labels') or {},
-        })
-    return out
+def _volume(raw):
+    usage = raw.get('UsageData') or {}
+    refs = usage.get('RefCount')
+    return {'id': raw.get('Name') or '', 'name': raw.get('Name') or '', 'driver': raw.get('Driver') or '',
+            'created': parse_time(raw.get('CreatedAt')), 'bytes': _size(usage.get('Size')),
+            'refcount': refs if isinstance(refs, int) else -1, 'labels': raw.get('Labels') or {}}
 
 
-def normalize_networks(raw_list):
-    out = []
-    for raw in raw_list or []:
-        out.append({
-            'id': raw.get('Id') or '',
-            'name': raw.get('Name') or '',
-            'driver': raw.get('Driver') or '',
-            'scope': raw.get('Scope') or '',
-            'created': parse_time(raw.get('Created')),
-            'bytes': 0,
-            'labels': raw.get('Labels') or {},
-        })
-    return out
+def _network(raw):
+    return {'id': raw.get('Id') or '', 'name': raw.get('Name') or '', 'driver': raw.get('Driver') or '',
+            'scope': raw.get('Scope') or '', 'created': parse_time(raw.get('Created')), 'bytes': 0,
+            'labels': raw.get('Labels') or {}}
 
 
-def normalize_build_cache(raw_list):
-    out = []
-    for raw in raw_list or []:
-        out.append({
-            'id': raw.get('ID') or raw.get('Id') or '',
-            'type': raw.get('Type') or '',
-            'description': raw.get('Description') or '',
-            'created': parse_time(raw.get('CreatedAt')),
+def _build_record(raw):
+    return {'id': raw.get('ID') or raw.get('Id') or '', 'type': raw.get('Type') or '',
+            'description': raw.get('Description') or '', 'created': parse_time(raw.get('CreatedAt')),
             'last_used': parse_time(raw.get('LastUsedAt')) or parse_time(raw.get('CreatedAt')),
-            'bytes': _size(raw.get('Size')),
-            'in_use': bool(raw.get('InUse')),
-            'shared': bool(raw.get('Shared')),
-        })
-    return out
+            'bytes': _size(raw.get('Size')), 'in_use': bool(raw.get('InUse')), 'shared': bool(raw.get('Shared'))}
+
+
+NORMALIZERS = {'images': _image, 'containers': _container, 'volumes': _volume, 'networks': _network,
+               'build_cache': _build_record}
+
+
+def normalize(kind, raw_list):
+    """The engine's records of one kind (``/system/df``, ``/containers/json``, ``/networks``), normalised."""
+    return [NORMALIZERS[kind](raw) for raw in raw_list or []]
 
 
 # --------------------------------------------------------------------------- planning
@@ -272,16 +214,16 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
     """
     scope = validate_scope(scope)
     rules = parse_label_rules(exclude_labels)
-    now = now or datetime.now(timezone.utc)
-    seconds = parse_duration(older_than)
-    cutoff = datetime.fromtimestamp(now.timestamp() - seconds, timezone.utc) if seconds else None
+    now = now or utcnow()
+    seconds = older_than_seconds(older_than)
+    cutoff = now - timedelta(seconds=seconds) if seconds else None
 
-    images = normalize_images(inventory.get('images'))
-    containers = normalize_containers(inventory.get('containers'))
-    every_container = normalize_containers(inventory.get('all_containers')) if inventory.get('all_containers') is not None else containers
-    volumes = normalize_volumes(inventory.get('volumes'))
-    networks = normalize_networks(inventory.get('networks'))
-    cache = normalize_build_cache(inventory.get('build_cache'))
+    images = normalize('images', inventory.get('images'))
+    containers = normalize('containers', inventory.get('containers'))
+    every_container = normalize('containers', inventory.get('all_containers')) if inventory.get('all_containers') is not None else containers
+    volumes = normalize('volumes', inventory.get('volumes'))
+    networks = normalize('networks', inventory.get('networks'))
+    cache = normalize('build_cache', inventory.get('build_cache'))
 
     remove = dict((k, []) for k in KINDS)
     keep = dict((k, []) for k in KINDS)
@@ -295,12 +237,15 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
             remove[kind].append(item)
 
     def common_reason(item, names=()):
+        """Why an item that could go stays anyway: an excluding label or name, or its age."""
         label = _label_match(item.get('labels'), rules)
         if label:
             return 'excluded by label %s' % label
         pattern = _name_match(names, exclude_names)
         if pattern:
             return 'excluded by name pattern %s' % pattern
+        if _too_young(item['created'], cutoff):
+            return 'created %s, newer than older_than' % iso(item['created'])
         return None
 
     # Containers first: removing a stopped container frees the images, networks and volumes
@@ -313,8 +258,6 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
                 reason = 'state %s' % (item['state'] or 'unknown')
             else:
                 reason = common_reason(item, item['names'])
-                if not reason and _too_young(item['created'], cutoff):
-                    reason = 'created %s, newer than older_than' % iso(item['created'])
             decide('containers', item, reason)
             if not reason:
                 removed_containers.add(item['id'])
@@ -336,8 +279,6 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
                 reason = 'used by %d container(s)' % item['containers']
             else:
                 reason = common_reason(item, item['tags'])
-                if not reason and _too_young(item['created'], cutoff):
-                    reason = 'created %s, newer than older_than' % iso(item['created'])
             decide('images', item, reason)
         # An image that is the parent of an image that stays cannot be removed (Docker refuses):
         # keep it too, and its own parent, until nothing changes.
@@ -364,8 +305,6 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
                 reason = 'used by %d container(s)' % item['refcount']
             else:
                 reason = common_reason(item, [item['name']])
-                if not reason and _too_young(item['created'], cutoff):
-                    reason = 'created %s, newer than older_than' % iso(item['created'])
             decide('volumes', item, reason)
 
     if 'unused_networks' in scope:
@@ -382,8 +321,6 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
                 reason = 'used by a container'
             else:
                 reason = common_reason(item, [item['name']])
-                if not reason and _too_young(item['created'], cutoff):
-                    reason = 'created %s, newer than older_than' % iso(item['created'])
             decide('networks', item, reason)
 
     if 'build_cache' in scope:
@@ -424,7 +361,7 @@ def public_plan(result):
         'scope': result['scope'],
         'count': result['count'],
         'bytes': result['bytes'],
-        'bytes_human': human_bytes(result['bytes']),
+        'bytes_human': human_size(result['bytes']),
     }
     for kind in KINDS:
         out[kind] = [_public(kind, i) for i in result['remove'][kind]]
@@ -436,14 +373,14 @@ def item_label(kind, item):
     if kind == 'images':
         name = ', '.join(item.get('tags') or []) or '<none>'
         return 'image %s %s (%s)' % (item['id'][7:19] if item['id'].startswith('sha256:') else item['id'][:12],
-                                     name, human_bytes(item['bytes']))
+                                     name, human_size(item['bytes']))
     if kind == 'containers':
-        return 'container %s %s [%s] (%s)' % (item['id'][:12], item['name'], item['state'], human_bytes(item['bytes']))
+        return 'container %s %s [%s] (%s)' % (item['id'][:12], item['name'], item['state'], human_size(item['bytes']))
     if kind == 'volumes':
-        return 'volume %s (%s)' % (item['name'], human_bytes(item['bytes']))
+        return 'volume %s (%s)' % (item['name'], human_size(item['bytes']))
     if kind == 'networks':
         return 'network %s %s' % (item['name'], item['id'][:12])
-    return 'build cache %s %s (%s)' % (item['id'][:12], item.get('type') or '', human_bytes(item['bytes']))
+    return 'build cache %s %s (%s)' % (item['id'][:12], item.get('type') or '', human_size(item['bytes']))
 
 
 def diff_of(result, removed_ids=None):
@@ -514,16 +451,17 @@ def apply(engine, result):
 
 
 class DockerEngine:
-    """The only code that talks to Docker, through the ``docker`` SDK's low-level client.
+    """The adapter between :func:`plan`/:func:`apply` and a low-level client opened by ``_docker``.
 
     Works with the SDK 5.x of Debian 12 and 7.x: only calls present in both (``df``,
     ``containers``, ``networks``, ``inspect_*``, ``remove_*``) plus the raw ``/build/prune``
     endpoint, which SDK 5 wraps without parameters.
     """
 
-    def __init__(self, client, errors):
+    def __init__(self, client, errors, url=None):
         self.client = client
         self.errors = errors  # the docker.errors module
+        self.url = url
 
     def inventory(self):
         df = self.client.df() or {}
@@ -576,7 +514,6 @@ class DockerEngine:
         return 'removed', None
 
     def _prune_build_record(self, ident):
-        import json
         api = self.client
         url = api._url('/build/prune')
         params = {'filters': json.dumps({'id': [ident]}), 'all': '1'}
@@ -597,7 +534,7 @@ def image_inventory(df_images, patterns=None):
     Rows ``{repository, tag, id, created, size}``, newest first; untagged images are left out.
     """
     rows = []
-    for item in normalize_images(df_images):
+    for item in normalize('images', df_images):
         for tag in item['tags']:
             repo, _sep, name = tag.rpartition(':')
             if '/' in name:  # a registry port, not a tag
@@ -608,3 +545,57 @@ def image_inventory(df_images, patterns=None):
                          'size': item['size']})
     rows.sort(key=lambda r: (r['created'] or '', r['repository'], r['tag']), reverse=True)
     return rows
+
+
+# --------------------------------------------------------------------------- module run
+
+def check_params(params):
+    """Refuse what the argument spec cannot, before the engine is asked."""
+    older_than_seconds(params['older_than'])
+    parse_label_rules(params['exclude_labels'])
+    if params['timeout'] <= 0:
+        raise PruneError('timeout must be a positive number of seconds, got %r' % params['timeout'])
+
+
+def _all_ids(removed):
+    return set(i['id'] for k in KINDS for i in removed[k])
+
+
+def run(engine, params, check_mode=False, diff=False, now=None):
+    """What ``cloudos_docker_prune`` returns: plan, then (unless ``check_mode``) remove.
+
+    Raises :class:`PruneError` (with ``partial`` once anything was planned) for bad input and
+    engine errors.
+    """
+    try:
+        inventory = engine.inventory()
+        result = plan(inventory, scope=params['scope'], older_than=params['older_than'],
+                      exclude_labels=params['exclude_labels'], exclude_names=params['exclude_names'], now=now)
+    except engine.errors.APIError as exc:
+        raise PruneError('Docker engine at %s: %s' % (engine.url, exc))
+    out = dict(changed=False, plan=public_plan(result), kept=result['keep'],
+               removed=dict((k, []) for k in KINDS), not_removed=[], bytes_freed=0)
+    if params['image_inventory']:
+        patterns = [] if '*' in params['image_inventory'] else params['image_inventory']
+        out['images'] = image_inventory(inventory['images'], patterns)
+    if not result['count']:
+        out['msg'] = 'nothing to remove'
+        return out
+    if check_mode:
+        out.update(changed=True, bytes_freed=result['bytes'],
+                   msg='would remove %d item(s), freeing %s' % (result['count'], human_size(result['bytes'])))
+        if diff:
+            out['diff'] = diff_of(result, removed_ids=_all_ids(result['remove']))
+        return out
+    try:
+        done = apply(engine, result)
+    except (PruneError, engine.errors.APIError) as exc:
+        raise PruneError('Docker clean-up failed: %s' % exc, partial=out)
+    removed_ids = _all_ids(done['removed'])
+    out.update(removed=done['removed'], not_removed=done['not_removed'], bytes_freed=done['bytes_freed'],
+               changed=bool(removed_ids))
+    if diff:
+        out['diff'] = diff_of(result, removed_ids=removed_ids)
+    out['msg'] = 'removed %d item(s), freed %s; %d not removed (changed since the plan)' % (
+        len(removed_ids), human_size(done['bytes_freed']), len(done['not_removed']))
+    return out

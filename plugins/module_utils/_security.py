@@ -767,10 +767,7 @@ def probe_hardening(host, params, thresholds):
             drift.append(('file mode', path, 'at most %s' % want['max_mode'], mode))
     units = expected.get('services') or {}
     if units and host.systemd_running():
-        names = sorted(units)
-        rc, out, err = host.run(['systemctl', 'is-active'] + [n if '.' in n else n + '.service' for n in names])
-        states = (out.decode('utf-8', 'replace') if isinstance(out, bytes) else out).split()
-        for name, state in zip(names, states + ['unknown'] * (len(names) - len(states))):
+        for name, state in host.systemd_client().is_active(sorted(units)).items():
             checked += 1
             if state != units[name]:
                 drift.append(('service', name, units[name], state))

@@ -163,9 +163,8 @@ options:
     description: V(verified) - fail when a set does not verify (else only report it).
     type: bool
     default: true
-  docker_host:
-    description: Docker Engine URL; defaults to E(DOCKER_HOST) or C(unix:///var/run/docker.sock).
-    type: str
+extends_documentation_fragment:
+  - cloudos.ops.docker
 requirements:
   - The Python C(docker) SDK (Debian C(python3-docker)) for O(docker_volumes), O(stop_containers) and the
     C(docker_volumes) item of O(system_state).
@@ -279,6 +278,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker
 from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, sets
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.host import Host
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
@@ -296,7 +296,7 @@ def _set_list(dest):
 
 def run_module():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=_docker.argument_spec(
             state=dict(type='str', choices=['present', 'verified', 'restored', 'pruned'], default='present'),
             dest=dict(type='path', default='/backup/cloudos'),
             backup_id=dict(type='str'),
@@ -319,14 +319,13 @@ def run_module():
             compare=dict(type='list', elements='str', choices=['manifest', 'live'], default=[]),
             restore_external_symlinks=dict(type='bool', default=False),
             fail_on_mismatch=dict(type='bool', default=True),
-            docker_host=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     params = dict(module.params)
     state = params['state']
     host = Host(lambda argv: module.run_command(argv, environ_update={'LANG': 'C', 'LC_ALL': 'C'}),
-                params['docker_host'])
+                params)
     if params['retention']:
         params['retention'] = dict((k, v) for k, v in params['retention'].items() if v is not None)
         for key, value in params['retention'].items():

@@ -50,12 +50,17 @@ options:
     description:
       - Allow a C(storage-driver) different from the one the running daemon uses. Without it, such a
         change is left out (with a warning) and the rest is applied.
+      - The running daemon is asked through the Docker options below (O(docker_host) and the others); where the
+        C(docker) Python SDK is missing, through C(docker info) on the same endpoint. A daemon that cannot be
+        asked does not block the change.
     type: bool
     default: false
   backup:
     description: Keep a timestamped copy of the previous file when it changes.
     type: bool
     default: false
+extends_documentation_fragment:
+  - cloudos.ops.docker
 attributes:
   check_mode:
     support: full
@@ -109,76 +114,15 @@ diff:
   type: dict
 '''
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudos.ops.plugins.module_utils import _docker_daemon as D
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker, _docker_daemon as D
+from ansible_collections.cloudos.ops.plugins.module_utils._common import set_c_locale
 
 
-def _read(path):
-    try:
-        with open(path, 'r') as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def _running_storage_driver(module):
-    docker = module.get_bin_path('docker')
-    if not docker:
-        return None
-    rc, out, _err = module.run_command([docker, 'info', '--format', '{{.Driver}}'], environ_update={'LANG': 'C'})
-    return out.strip() if rc == 0 and out.strip() else None
-
-
-def _service_flags(module, service):
-    systemctl = module.get_bin_path('systemctl')
-    if not service or not systemctl or not os.path.isdir('/run/systemd/system'):
-        return None
-    rc, out, _err = module.run_command([systemctl, 'show', service, '-p', 'ExecStart', '--value'],
-                                       environ_update={'LANG': 'C'})
-    return D.flags_in_execstart(out) if rc == 0 and out.strip() else None
-
-
-def _validate(module, config, dockerd, service):
-    used = ['json']
-    errors = []
-    if dockerd:
-        rc, out, err = module.run_command([dockerd, '--help'], environ_update={'LANG': 'C'})
-        help_text = out + err
-        known = D.parse_help(help_text)
-        if known:
-            used.append('schema')
-            errors += D.check_schema(config, known)
-    else:
-        help_text = ''
-        module.warn('dockerd not found: daemon.json checked as JSON only')
-    flags = _service_flags(module, service)
-    if flags is not None:
-        used.append('service-flags')
-        errors += D.check_conflicts(config, flags)
-    if errors:
-        return used, errors
-    if dockerd and '--validate' in help_text:
-        fd, tmp = tempfile.mkstemp(prefix='daemon-', suffix='.json', dir=module.tmpdir)
-        try:
-            with os.fdopen(fd, 'w') as handle:
-                handle.write(D.render(config))
-            rc, out, err = module.run_command([dockerd, '--validate', '--config-file', tmp], environ_update={'LANG': 'C'})
-        finally:
-            os.unlink(tmp)
-        used.append('dockerd')
-        problem = D.validate_output_ok(rc, out, err)
-        if problem:
-            errors.append(problem.replace(tmp, 'the merged configuration'))
-    return used, errors
-
-
-def run_module():
+def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=_docker.argument_spec(
             path=dict(type='path', default='/etc/docker/daemon.json'),
             options=dict(type='dict', required=True),
             validate=dict(type='bool', default=True),
@@ -189,64 +133,12 @@ def run_module():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    path = p['path']
-    before_text = _read(path)
+    set_c_locale(module)
     try:
-        current = D.parse_existing(before_text, path)
+        result = D.configure(D.ModuleSystem(module), module.params, check_mode=module.check_mode)
     except D.DaemonConfigError as exc:
-        module.fail_json(msg=str(exc))
-
-    patch = dict(p['options'])
-    wanted_driver = patch.get('storage-driver')
-    if wanted_driver and not p['allow_storage_driver_change']:
-        running = _running_storage_driver(module)
-        if running and running != wanted_driver:
-            module.warn('storage-driver %s left out: the running daemon uses %s and would no longer see its images '
-                        'and containers (set allow_storage_driver_change to switch)' % (wanted_driver, running))
-            del patch['storage-driver']
-
-    merged = D.merge_patch(current, patch)
-    result = dict(changed=False, config=merged, validated_with=['json'])
-    if merged == current and before_text is not None:
-        module.exit_json(**result)
-
-    if p['validate']:
-        dockerd = p['dockerd'] or module.get_bin_path('dockerd', opt_dirs=['/usr/sbin', '/usr/bin'])
-        if p['dockerd'] and not os.access(p['dockerd'], os.X_OK):
-            module.fail_json(msg='dockerd: %s is not an executable' % p['dockerd'])
-        used, errors = _validate(module, merged, dockerd, p['service'])
-        result['validated_with'] = used
-        if errors:
-            module.fail_json(msg='options: the merged %s would be invalid, nothing written: %s' % (path, '; '.join(errors)),
-                             config=merged, validated_with=used)
-
-    after_text = D.render(merged)
-    result['changed'] = True
-    result['diff'] = dict(before_header=path, after_header=path, before=before_text or '', after=after_text)
-    if module.check_mode:
-        module.exit_json(**result)
-
-    directory = os.path.dirname(path) or '.'
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    if p['backup'] and before_text is not None:
-        result['backup_file'] = module.backup_local(path)
-    fd, tmp = tempfile.mkstemp(prefix='.daemon.json.', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(after_text)
-        if before_text is None:
-            os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        module.fail_json(msg=str(exc), **exc.partial)
     module.exit_json(**result)
-
-
-def main():
-    run_module()
 
 
 if __name__ == '__main__':

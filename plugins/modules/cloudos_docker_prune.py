@@ -69,15 +69,14 @@ options:
     type: list
     elements: str
     default: []
-  docker_host:
-    description:
-      - Docker Engine URL, for example V(unix:///run/docker.sock) or V(tcp://127.0.0.1:2375).
-      - Defaults to E(DOCKER_HOST), else V(unix:///var/run/docker.sock).
-    type: str
   timeout:
-    description: Seconds to wait for each Docker API call.
+    description:
+      - Seconds to wait for each Docker API call.
+      - If not given, the value of E(DOCKER_TIMEOUT) is used when set.
     type: int
     default: 120
+extends_documentation_fragment:
+  - cloudos.ops.docker
 attributes:
   check_mode:
     description: Can run in check mode and return the changes it would make.
@@ -123,7 +122,7 @@ plan:
   description: What the run removes (check mode - would remove), per kind, with each item's size and the totals.
   returned: always
   type: dict
-  sample: {"scope": ["dangling_images", "build_cache"], "count": 2, "bytes": 73400320, "bytes_human": "73.4 MB",
+  sample: {"scope": ["dangling_images", "build_cache"], "count": 2, "bytes": 73400320, "bytes_human": "70.00 MB",
            "images": [{"id": "sha256:4e36...", "tags": [], "created": "2024-01-30T10:00:00Z", "size": 73400320,
                        "bytes": 73400320}],
            "containers": [], "networks": [], "volumes": [], "build_cache": [
@@ -157,93 +156,41 @@ images:
             "size": 73400320}]
 '''
 
-import os
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudos.ops.plugins.module_utils import _docker_prune as prune
-
-try:
-    import docker
-    import docker.errors
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-except ImportError:
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker, _docker_prune as prune
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=_docker.argument_spec(
             scope=dict(type='list', elements='str', choices=list(prune.SCOPES), default=list(prune.DEFAULT_SCOPE)),
             older_than=dict(type='str', default=''),
             exclude_labels=dict(type='list', elements='str', default=[]),
             exclude_names=dict(type='list', elements='str', default=[]),
             image_inventory=dict(type='list', elements='str', default=[]),
-            docker_host=dict(type='str'),
-            timeout=dict(type='int', default=120),
+            timeout=dict(_docker.DOCKER_COMMON_ARGS['timeout'], default=120),
         ),
         supports_check_mode=True,
     )
-    params = module.params
     try:
-        prune.parse_duration(params['older_than'])
-        prune.parse_label_rules(params['exclude_labels'])
+        prune.check_params(module.params)
+        conn = _docker.connect(module.params, low_level=True)
     except prune.PruneError as exc:
         module.fail_json(msg=str(exc))
-    if params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %r' % params['timeout'])
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib('docker (the Python SDK, Debian package python3-docker)'),
-                         exception=DOCKER_IMPORT_ERROR)
-
-    base_url = params['docker_host'] or os.environ.get('DOCKER_HOST') or 'unix:///var/run/docker.sock'
-    try:
-        client = docker.APIClient(base_url=base_url, version='auto', timeout=params['timeout'])
-    except Exception as exc:  # the SDK raises DockerException, or requests' errors, when the engine is not there
-        module.fail_json(msg='cannot reach the Docker engine at %s (docker_host): %s' % (base_url, exc))
-    engine = prune.DockerEngine(client, docker.errors)
-
-    try:
-        inventory = engine.inventory()
-        result = prune.plan(inventory, scope=params['scope'], older_than=params['older_than'],
-                            exclude_labels=params['exclude_labels'], exclude_names=params['exclude_names'])
-    except prune.PruneError as exc:
+    except _docker.DockerError as exc:
+        if exc.reason == _docker.LIBRARY:
+            module.fail_json(msg=missing_required_lib('docker (the Python SDK, Debian package python3-docker)'),
+                             exception=str(exc))
         module.fail_json(msg=str(exc))
-    except docker.errors.APIError as exc:
-        module.fail_json(msg='Docker engine at %s: %s' % (base_url, exc))
-
-    out = dict(changed=False, plan=prune.public_plan(result), kept=result['keep'],
-               removed=dict((k, []) for k in prune.KINDS), not_removed=[], bytes_freed=0)
-    if params['image_inventory']:
-        patterns = [] if '*' in params['image_inventory'] else params['image_inventory']
-        out['images'] = prune.image_inventory(inventory['images'], patterns)
-
-    if result['count'] and module.check_mode:
-        out['changed'] = True
-        out['bytes_freed'] = result['bytes']
-        if module._diff:
-            out['diff'] = prune.diff_of(result, removed_ids=set(i['id'] for k in prune.KINDS for i in result['remove'][k]))
-        out['msg'] = 'would remove %d item(s), freeing %s' % (result['count'], prune.human_bytes(result['bytes']))
-        module.exit_json(**out)
-
-    if result['count']:
-        try:
-            done = prune.apply(engine, result)
-        except (prune.PruneError, docker.errors.APIError) as exc:
-            module.fail_json(msg='Docker clean-up failed: %s' % exc, **out)
-        out.update(removed=done['removed'], not_removed=done['not_removed'], bytes_freed=done['bytes_freed'])
-        removed_ids = set(i['id'] for k in prune.KINDS for i in done['removed'][k])
-        out['changed'] = bool(removed_ids)
-        if module._diff:
-            out['diff'] = prune.diff_of(result, removed_ids=removed_ids)
-        out['msg'] = 'removed %d item(s), freed %s; %d not removed (changed since the plan)' % (
-            len(removed_ids), prune.human_bytes(done['bytes_freed']), len(done['not_removed']))
-    else:
-        out['msg'] = 'nothing to remove'
-    module.exit_json(**out)
+    try:
+        result = prune.run(prune.DockerEngine(conn.client, conn.errors, conn.url), module.params,
+                           check_mode=module.check_mode, diff=module._diff)
+    except prune.PruneError as exc:
+        module.fail_json(msg=str(exc), **exc.partial)
+    finally:
+        _docker.close(conn.client)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -107,7 +107,9 @@ options:
     type: str
     default: cloudos_inference_errors_total
   validate_certs:
-    description: Verify TLS certificates of C(https://) URLs. Certificate expiry checks never verify.
+    description:
+      - Verify TLS certificates of C(https://) URLs, and of the Docker engine when O(tls) is on. Certificate
+        expiry checks never verify.
     type: bool
     default: true
   service_patterns:
@@ -135,12 +137,6 @@ options:
     type: list
     elements: str
     default: []
-  docker_host:
-    description:
-      - Docker Engine URL, for example V(unix:///run/docker.sock) or V(tcp://127.0.0.1:2375).
-      - Defaults to E(DOCKER_HOST), else C(/var/run/docker.sock). With neither, C(containers) is C(absent), or
-        critical when the C(docker.service) unit exists (installed but not running).
-    type: str
   kubeconfig:
     description:
       - Kubeconfig file on the managed host. Defaults to the first existing file of E(KUBECONFIG), else
@@ -166,6 +162,8 @@ options:
         name also count. Without a running systemd, a unit file in the usual systemd directories counts.'
     type: dict
     default: {}
+extends_documentation_fragment:
+  - cloudos.ops.docker
 attributes:
   check_mode:
     description: Can run in C(check_mode) and return changed status prediction without modifying target.
@@ -181,6 +179,8 @@ requirements:
   - C(kubernetes) Python client for the C(kubernetes) section (Debian C(python3-kubernetes)).
   - C(cryptography) or the C(openssl) command for the C(certificates) section.
 notes:
+  - Without a Docker engine (see O(docker_host)), C(containers) is C(absent), or critical when the
+    C(docker.service) unit exists (installed but not running).
   - A missing optional Python library is reported as a finding of its section (a warning, critical when the
     component is required), never as a module failure.
   - The AI engine error rate is errors divided by requests of the engine's counters since it started.
@@ -306,6 +306,7 @@ health:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker
 from ansible_collections.cloudos.ops.plugins.module_utils._health import (
     ai_engine, alerts, certificates, containers, core, kubernetes, monitoring, resources, services, system)
 
@@ -317,7 +318,7 @@ PROBES = {
 
 
 def argument_spec():
-    return dict(
+    return _docker.argument_spec(
         checks=dict(type='list', elements='str', default=['all'], choices=['all'] + list(core.SECTIONS)),
         thresholds=dict(type='dict', default={}),
         timeout=dict(type='float', default=5.0),
@@ -335,7 +336,6 @@ def argument_spec():
         disks=dict(type='list', elements='str', default=['/', '/opt', '/var']),
         certificate_files=dict(type='list', elements='path', default=['/etc/ssl/certs/cloudos.crt']),
         certificate_endpoints=dict(type='list', elements='str', default=[]),
-        docker_host=dict(type='str'),
         kubeconfig=dict(type='path'),
         kube_context=dict(type='str'),
         required=dict(type='list', elements='str', default=[], choices=sorted(core.COMPONENTS)),

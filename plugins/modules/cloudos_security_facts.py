@@ -118,7 +118,7 @@ options:
     type: dict
     default: {team: security}
   validate_certs:
-    description: Verify TLS certificates of C(https://) URLs.
+    description: Verify TLS certificates of C(https://) URLs, and of the Docker engine when O(tls) is on.
     type: bool
     default: true
   certificate_files:
@@ -131,9 +131,6 @@ options:
     type: list
     elements: str
     default: []
-  docker_host:
-    description: Docker Engine endpoint; defaults to E(DOCKER_HOST) or the local socket.
-    type: str
   hardening_state:
     description: State file written by the C(cloudos.ops.hardening) role with the settings it applied.
     type: path
@@ -144,6 +141,8 @@ options:
         (names to values), C(files) (path to C(mode) or C(max_mode)), C(services) (unit to C(active) or C(inactive)).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - cloudos.ops.docker
 attributes:
   check_mode:
     description: Can run in C(check_mode) and return changed status prediction without modifying target.
@@ -222,11 +221,11 @@ security:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudos.ops.plugins.module_utils import _security
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker, _security
 
 
 def argument_spec():
-    return dict(
+    return _docker.argument_spec(
         checks=dict(type='list', elements='str', default=['all'], choices=['all'] + list(_security.SECTIONS)),
         thresholds=dict(type='dict', default={}),
         timeout=dict(type='float', default=10.0),
@@ -244,7 +243,6 @@ def argument_spec():
         validate_certs=dict(type='bool', default=True),
         certificate_files=dict(type='list', elements='path', default=['/etc/ssl/certs/cloudos.crt']),
         certificate_endpoints=dict(type='list', elements='str', default=[]),
-        docker_host=dict(type='str'),
         hardening_state=dict(type='path', default='/var/lib/cloudos-ops/hardening.json'),
         hardening_expected=dict(type='dict', default={}),
     )

@@ -209,6 +209,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _sysctl
+from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd
 
 
 def run_module():
@@ -255,11 +256,9 @@ def run_module():
         module.fail_json(msg=str(exc))
 
     if plan.reload_systemd and not module.check_mode and system.root == '/' and system.exists('/run/systemd/system'):
-        systemctl = module.get_bin_path('systemctl')
-        if systemctl:
-            rc, _out, err = module.run_command([systemctl, 'daemon-reload'], environ_update={'LANG': 'C'})
-            if rc != 0:
-                module.warn('systemctl daemon-reload failed: %s' % err.strip())
+        reloaded, message = Systemd(module.run_command, which=module.get_bin_path).daemon_reload()
+        if not reloaded:
+            module.warn(message)
 
     result = dict(
         changed=plan.changed,

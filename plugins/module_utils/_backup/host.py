@@ -1,33 +1,34 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudos.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The only part of the backup code that talks to Docker and runs host commands."""
+"""The backup code's access to Docker (through ``_docker``) and to host commands (``_systemd``, dpkg, rpm)."""
 
 from __future__ import annotations
 
 import json
 import os
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
-
-try:
-    import docker  # pylint: disable=unused-import
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-except ImportError as _exc:  # pragma: no cover - depends on the host
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = _exc
+from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd, SystemdError
 
 
 class Host(object):
-    """Docker and system access for one run; the client is created on first use."""
+    """Docker and system access for one run; the Docker client is opened on first use."""
 
     def __init__(self, run_command, docker_host=None, timeout=60):
-        """``run_command(argv)`` returns ``(rc, stdout, stderr)`` (the module's ``run_command``)."""
+        """``run_command(argv)`` returns ``(rc, stdout, stderr)`` (the module's ``run_command``).
+
+        ``docker_host`` is the endpoint, or the module's parameters (every Docker option of
+        ``_docker.DOCKER_COMMON_ARGS`` is taken from them).
+        """
         self._run_command = run_command
-        self.docker_host = docker_host
-        self.timeout = timeout
-        self._client = None
+        if isinstance(docker_host, dict):
+            self.docker = _docker.options(docker_host)
+        else:
+            self.docker = _docker.options({}, docker_host=docker_host, timeout=timeout)
+        self.docker_host = self.docker['docker_host']
+        self._conn = None
 
     def _run(self, cmd):
         try:
@@ -39,32 +40,28 @@ class Host(object):
         return out.encode('utf-8', 'surrogateescape') if isinstance(out, str) else out, None
 
     # -- Docker -----------------------------------------------------------------------------
-    def client(self):
-        if self._client is None:
-            if not HAS_DOCKER:
-                raise BackupError('the Python docker SDK is required for docker_volumes/stop_containers '
-                                  '(Debian: apt-get install python3-docker): %s' % DOCKER_IMPORT_ERROR)
-            import docker
+    def connection(self):
+        if self._conn is None:
             try:
-                if self.docker_host:
-                    self._client = docker.DockerClient(base_url=self.docker_host, timeout=self.timeout)
-                else:
-                    self._client = docker.from_env(timeout=self.timeout)
-                self._client.ping()
-            except Exception as exc:  # pylint: disable=broad-except
-                self._client = None
-                raise BackupError('cannot reach the Docker engine at %s: %s'
-                                  % (self.docker_host or os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock'), exc))
-        return self._client
+                self._conn = _docker.connect(self.docker)
+            except _docker.DockerError as exc:
+                if exc.reason == _docker.LIBRARY:
+                    raise BackupError('the Python docker SDK is required for docker_volumes/stop_containers '
+                                      '(Debian: apt-get install python3-docker): %s' % exc)
+                raise BackupError(str(exc))
+        return self._conn
+
+    def client(self):
+        return self.connection().client
 
     def volume(self, name):
         """Return ``{name, mountpoint, driver, labels, options}`` or raise BackupError for an unknown volume."""
-        import docker
+        conn = self.connection()
         try:
-            attrs = self.client().volumes.get(name).attrs
-        except docker.errors.NotFound:
+            attrs = conn.client.volumes.get(name).attrs
+        except conn.errors.NotFound:
             raise BackupError('docker_volumes: volume %r does not exist on this host' % name)
-        except docker.errors.APIError as exc:
+        except conn.errors.APIError as exc:
             raise BackupError('docker_volumes: cannot inspect volume %r: %s' % (name, exc))
         return {'name': attrs.get('Name', name), 'mountpoint': attrs.get('Mountpoint'),
                 'driver': attrs.get('Driver'), 'labels': attrs.get('Labels') or {},
@@ -79,10 +76,10 @@ class Host(object):
         return [vol.attrs for vol in self.client().volumes.list()]
 
     def container_state(self, name):
-        import docker
+        conn = self.connection()
         try:
-            cont = self.client().containers.get(name)
-        except docker.errors.NotFound:
+            cont = conn.client.containers.get(name)
+        except conn.errors.NotFound:
             raise BackupError('stop_containers: container %r does not exist on this host' % name)
         return cont.attrs.get('State', {}).get('Running', False)
 
@@ -103,16 +100,20 @@ class Host(object):
         self.client().containers.get(name).start()
 
     # -- system state -----------------------------------------------------------------------
+    def enabled_units(self):
+        """``systemctl list-unit-files --state=enabled`` as bytes."""
+        out = Systemd(self._run_command).unit_files('enabled')
+        return out.encode('utf-8', 'surrogateescape')
+
     def system_state(self, items):
         """Return ``(files, status)``: files is ``{name: bytes}``, status ``{item: 'ok'|'unavailable: ...'}``."""
         files, status = {}, {}
         if 'units' in items:
-            out, err = self._run(['systemctl', 'list-unit-files', '--state=enabled', '--no-legend', '--no-pager'])
-            if out is None:
-                status['units'] = 'unavailable: %s' % err
-            else:
-                files['enabled-units.txt'] = out
+            try:
+                files['enabled-units.txt'] = self.enabled_units()
                 status['units'] = 'ok'
+            except (SystemdError, OSError, ValueError) as exc:
+                status['units'] = 'unavailable: %s' % getattr(exc, 'detail', exc)
         if 'crontabs' in items:
             found = []
             for base in ('/var/spool/cron/crontabs', '/var/spool/cron'):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudos.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``containers`` section: every container of the Docker Engine, through the ``docker`` SDK.
+"""``containers`` section: every container of the Docker Engine, through the collection's Docker
+client (``_docker``: endpoint rule, TLS, error texts).
 
 Works with docker SDK 5.0 (Debian 12's python3-docker) and 7.x. Restarts in the last
 24 hours come from the engine's event log (``start`` events of each container, minus
@@ -11,82 +12,32 @@ its first start when it was created inside the window); when events cannot be re
 
 from __future__ import annotations
 
-import os
-
-from datetime import datetime, timezone
-
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker
+from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_time
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
     CRITICAL, WARNING, Section, above, not_installed)
 
-DEFAULT_SOCKET = '/var/run/docker.sock'
 MAX_EVENTS = 20000
 DAY = 86400
 
 
-class DockerUnavailable(Exception):
-    """Docker cannot be asked; ``reason`` is ``absent``, ``library`` or ``down``."""
+def docker_options(host, params=None):
+    """The Docker options of this run: the module's, with the host's endpoint and timeout.
 
-    def __init__(self, message, reason):
-        super().__init__(message)
-        self.reason = reason
-
-
-def endpoint(host):
-    """The Docker endpoint to use, or ``None`` when no engine is configured or present."""
-    if host.docker_host:
-        return host.docker_host
-    if os.environ.get('DOCKER_HOST'):
-        return os.environ['DOCKER_HOST']
-    if host.exists(DEFAULT_SOCKET):
-        return 'unix://' + DEFAULT_SOCKET
-    return None
+    ``validate_certs`` of cloudos_health is about every TLS certificate it sees: for the engine it
+    applies once TLS is on (``tls``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``, a certificate
+    option); it does not turn TLS on by itself, so a plain ``tcp://`` engine stays reachable.
+    """
+    params = params or {}
+    opts = _docker.options(params, docker_host=host.docker_host or params.get('docker_host'),
+                           timeout=max(1, int(round(host.timeout))))
+    opts['validate_certs'] = bool(params.get('validate_certs', True)) if params.get('tls') else None
+    return opts
 
 
-def open_client(host, quiet=False):
-    """A connected ``docker.DockerClient`` or raise :class:`DockerUnavailable` (``None`` if quiet)."""
-    url = endpoint(host)
-    try:
-        if url is None:
-            raise DockerUnavailable('no Docker engine: %s does not exist and neither docker_host nor DOCKER_HOST is set'
-                                    % DEFAULT_SOCKET, 'absent')
-        try:
-            import docker  # pylint: disable=import-outside-toplevel
-        except ImportError as exc:
-            raise DockerUnavailable('the Python docker SDK is not installed on the managed host (%s); install '
-                                    'python3-docker (Debian) or `pip install docker`' % exc, 'library')
-        try:
-            client = docker.DockerClient(base_url=url, timeout=max(1, int(round(host.timeout))))
-            client.api.ping()
-        except Exception as exc:  # pylint: disable=broad-except
-            raise DockerUnavailable('the Docker engine at %s does not answer: %s' % (url, exc), 'down')
-        return client
-    except DockerUnavailable:
-        if quiet:
-            return None
-        raise
-
-
-def parse_time(value):
-    """Docker's RFC 3339 timestamps (nanoseconds, ``Z``) to an aware datetime, or ``None``."""
-    if not value or value.startswith('0001-01-01'):
-        return None
-    value = value.replace('Z', '+00:00')
-    main, dot, rest = value.partition('.')
-    if dot:
-        frac = ''
-        tz = ''
-        for i, char in enumerate(rest):
-            if not char.isdigit():
-                frac, tz = rest[:i], rest[i:]
-                break
-        else:
-            frac = rest
-        value = main + '.' + frac[:6].ljust(6, '0') + tz
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def open_client(host, params=None):
+    """A connected ``docker.DockerClient``, or raise ``_docker.DockerError``."""
+    return _docker.connect(docker_options(host, params), exists=host.exists).client
 
 
 def count_starts(events, limit=MAX_EVENTS):
@@ -175,8 +126,8 @@ def probe(host, params, thresholds):
     sec = Section('containers')
     required = params.get('required') or []
     try:
-        client = open_client(host)
-    except DockerUnavailable as exc:
+        client = open_client(host, params)
+    except _docker.DockerError as exc:
         if exc.reason == 'absent':
             units = (params.get('component_units') or {}).get('docker') or ['docker.service']
             installed = host.units_exist(units)
@@ -204,10 +155,7 @@ def probe(host, params, thresholds):
         sec.add(CRITICAL, 'listing containers failed: %s' % exc, 'systemctl status docker; docker ps -a')
         return sec
     finally:
-        try:
-            client.close()
-        except Exception:  # pylint: disable=broad-except
-            pass
+        _docker.close(client)
     source = 'events' if starts is not None else 'RestartCount'
     counts = {}
     details = []

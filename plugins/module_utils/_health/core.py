@@ -231,10 +231,6 @@ def run_parallel(calls, wait):
 
 # --------------------------------------------------------------------------- host adapter
 
-UNIT_DIRS = ('/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system',
-             '/lib/systemd/system', '/usr/lib/systemd/system')
-
-
 class Host:
     """The only door to the system: commands, files, HTTP, clocks.
 
@@ -337,60 +333,32 @@ class Host:
                        headers={'Accept': '*/*'})
 
     # shared facts
+    def systemd_client(self):
+        """The systemd client (``_systemd.Systemd``) over this host's runner, files and PATH."""
+        from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd
+        return Systemd(self.run, exists=self.exists, which=self.which)
+
     def systemd_running(self):
-        return self.exists('/run/systemd/system') and self.which('systemctl') is not None
+        return self.systemd_client().running()
 
     def units_exist(self, names):
         """Names among ``names`` that systemd knows (loaded, whatever their state)."""
         wanted = [n if '.' in n else n + '.service' for n in names]
         with self._lock:
             missing = [n for n in wanted if n not in self._units]
-            if missing and self.systemd_running():
-                rc, out, dummy = self.run(['systemctl', 'show', '--no-pager', '-p', 'Id,LoadState'] + missing)
-                if rc == 0:
-                    for block in parse_show(out):
-                        unit = block.get('Id')
-                        if unit:
-                            self._units[unit] = block.get('LoadState') not in (None, 'not-found', 'bad-setting')
-            elif missing:
-                # No running systemd (a container, a chroot): an installed unit file still shows
-                # that the component is installed, just not running.
-                for unit in missing:
-                    self._units[unit] = any(self.exists(os.path.join(d, unit)) for d in UNIT_DIRS)
-            for unit in missing:
-                self._units.setdefault(unit, False)
+            if missing:
+                known = self.systemd_client().loaded(missing)
+                self._units.update((unit, unit in known) for unit in missing)
             return [n for n in wanted if self._units.get(n)]
 
     def container_names(self):
         """Names of all containers (running or not) or ``[]`` when Docker cannot be asked."""
         with self._lock:
             if self._containers is None:
-                self._containers = []
-                try:
-                    from ansible_collections.cloudos.ops.plugins.module_utils._health.containers import open_client
-                    client = open_client(self, quiet=True)
-                    if client is not None:
-                        self._containers = [c.get('Names', ['/'])[0].lstrip('/') for c in client.api.containers(all=True)]
-                except Exception:  # pylint: disable=broad-except
-                    self._containers = []
+                from ansible_collections.cloudos.ops.plugins.module_utils import _docker
+                self._containers = _docker.container_names(
+                    {'docker_host': self.docker_host, 'timeout': max(1, int(round(self.timeout)))}, exists=self.exists)
             return list(self._containers)
-
-
-def parse_show(text):
-    """Parse ``systemctl show`` output for several units (blank-line separated blocks)."""
-    blocks, current = [], {}
-    for line in text.splitlines():
-        if not line.strip():
-            if current:
-                blocks.append(current)
-                current = {}
-            continue
-        key, sep, value = line.partition('=')
-        if sep:
-            current[key] = value
-    if current:
-        blocks.append(current)
-    return blocks
 
 
 def container_matches(name, hint):

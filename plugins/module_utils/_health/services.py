@@ -10,19 +10,10 @@ patterns, then one ``systemctl show`` for all of them.
 from __future__ import annotations
 
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
-    CRITICAL, WARNING, Section, not_installed, parse_show)
+    CRITICAL, WARNING, Section, not_installed)
+from ansible_collections.cloudos.ops.plugins.module_utils._systemd import SystemdError
 
-SHOW_PROPERTIES = 'Id,LoadState,ActiveState,SubState,Result,NRestarts,TriggeredBy,UnitFileState'
-
-
-def parse_list_units(text):
-    """Unit names from ``systemctl list-units --plain --no-legend`` (failed units may carry a bullet)."""
-    names = []
-    for line in text.splitlines():
-        line = line.strip().lstrip('\u25cf*').strip()
-        if line:
-            names.append(line.split()[0])
-    return names
+SHOW_PROPERTIES = ('Id', 'LoadState', 'ActiveState', 'SubState', 'Result', 'NRestarts', 'TriggeredBy', 'UnitFileState')
 
 
 def evaluate_unit(unit):
@@ -50,27 +41,28 @@ def probe(host, params, thresholds):
     sec = Section('services')
     required = params.get('required') or []
     patterns = params['service_patterns']
+    systemd = host.systemd_client()
     if not host.systemd_running():
-        reason = 'systemd is not running on this host (no /run/systemd/system)' if host.which('systemctl') else \
-            'systemctl is not installed'
+        reason = systemd.absent_reason()
         sec.set_absent(reason)
         not_installed(sec, 'services', required, 'systemd', reason)
         return sec
-    rc, out, err = host.run(['systemctl', 'list-units', '--all', '--plain', '--no-legend', '--no-pager', '--'] + list(patterns))
-    if rc != 0:
+    try:
+        names = systemd.list_units(patterns)
+    except SystemdError as exc:
         sec.summary = 'systemctl list-units failed'
-        sec.add(CRITICAL, 'systemctl list-units %s failed (rc %s): %s' % (' '.join(patterns), rc, (err or out).strip()),
+        sec.add(CRITICAL, 'systemctl list-units %s failed (rc %s): %s' % (' '.join(patterns), exc.rc, exc.detail),
                 'systemctl status; journalctl -p err -b')
         return sec
-    names = parse_list_units(out)
     units = []
     if names:
-        rc, out, err = host.run(['systemctl', 'show', '--no-pager', '-p', SHOW_PROPERTIES, '--'] + names)
-        if rc != 0:
+        try:
+            shown = systemd.show(names, SHOW_PROPERTIES)
+        except SystemdError as exc:
             sec.summary = 'systemctl show failed'
-            sec.add(CRITICAL, 'systemctl show failed (rc %s): %s' % (rc, (err or out).strip()), 'systemctl status')
+            sec.add(CRITICAL, 'systemctl show failed (rc %s): %s' % (exc.rc, exc.detail), 'systemctl status')
             return sec
-        units = [u for u in parse_show(out) if u.get('LoadState') not in ('not-found', None)]
+        units = [u for u in shown.values() if u.get('LoadState') not in ('not-found', None)]
     if not units:
         sec.set_absent('no systemd unit matches %s' % ' '.join(patterns))
         not_installed(sec, 'services', required, 'the CloudOS services', sec.summary)

@@ -115,6 +115,22 @@ def test_dockerd_validate_is_used_where_offered(path, tmp_path, dockerd):
     assert json.load(open(path))['log-driver'] == 'json-file'
 
 
+def run_scratch_dockerd(dockerd, conf, tmp_path):
+    """Start dockerd on ``conf`` with a scratch data root, exec root, pid file and socket; it must exit
+    (a configuration it refuses) within 30 s. Returns its exit code and output."""
+    proc = subprocess.Popen([dockerd, '--config-file', str(conf), '--data-root', str(tmp_path / 'data'),
+                             '--exec-root', str(tmp_path / 'exec'), '--pidfile', str(tmp_path / 'pid'),
+                             '-H', 'unix://%s' % (tmp_path / 'sock')],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out = proc.communicate(timeout=30)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out
+
+
 REAL_REFUSALS = [
     ({'log-opts': {'max-file': 3}}, "'log-opts' must be an object whose values are strings", 'cannot unmarshal number'),
     ({'log-driverr': 'json-file'}, "'log-driverr' is not a dockerd configuration key", "don't match any configuration option"),
@@ -132,17 +148,8 @@ def test_real_dockerd_refuses_what_we_refuse(tmp_path, dockerd, config, ours, th
     conf.write_text(json.dumps(config))
     module = run_module('cloudos_docker_daemon_config', args(str(tmp_path / 'x.json'), config))
     assert module.failed and ours in module['msg']
-    proc = subprocess.Popen([dockerd, '--config-file', str(conf), '--data-root', str(tmp_path / 'data'),
-                             '--exec-root', str(tmp_path / 'exec'), '--pidfile', str(tmp_path / 'pid'),
-                             '-H', 'unix://%s' % (tmp_path / 'sock')],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        out = proc.communicate(timeout=30)[0]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode != 0
+    returncode, out = run_scratch_dockerd(dockerd, conf, tmp_path)
+    assert returncode != 0
     assert 'unable to configure the Docker daemon' in out and theirs in out
     assert not (tmp_path / 'data').exists()
 
@@ -152,16 +159,7 @@ def test_real_dockerd_refuses_key_also_given_as_flag(tmp_path, dockerd):
     real daemon's: dockerd started with -H and a file that sets hosts refuses to start."""
     conf = tmp_path / 'daemon.json'
     conf.write_text(json.dumps({'hosts': ['unix://%s' % (tmp_path / 'other.sock')]}))
-    proc = subprocess.Popen([dockerd, '--config-file', str(conf), '--data-root', str(tmp_path / 'data'),
-                             '--exec-root', str(tmp_path / 'exec'), '--pidfile', str(tmp_path / 'pid'),
-                             '-H', 'unix://%s' % (tmp_path / 'sock')],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        out = proc.communicate(timeout=30)[0]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode != 0 and 'specified both as a flag and in the configuration file' in out
+    returncode, out = run_scratch_dockerd(dockerd, conf, tmp_path)
+    assert returncode != 0 and 'specified both as a flag and in the configuration file' in out
     from ansible_collections.cloudos.ops.plugins.module_utils import _docker_daemon as D
     assert D.check_conflicts(json.loads(conf.read_text()), D.flags_in_execstart('dockerd -H unix:///x.sock'))

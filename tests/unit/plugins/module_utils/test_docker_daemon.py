@@ -80,3 +80,98 @@ def test_existing_file_must_be_a_json_object():
         D.parse_existing('{"a": 1,}', '/etc/docker/daemon.json')
     with pytest.raises(D.DaemonConfigError, match='JSON object'):
         D.parse_existing('[1]', '/etc/docker/daemon.json')
+
+
+class FakeSystem:
+    """What ``configure`` asks of the host, scripted; records warnings and writes."""
+
+    def __init__(self, text=None, driver=None, flags=None, help_text=HELP, validate_answer=None):
+        self.files = {} if text is None else {'/etc/docker/daemon.json': text}
+        self.driver = driver
+        self.flags = flags
+        self.help_text = help_text
+        self.validate_answer = validate_answer
+        self.warnings = []
+        self.written = []
+
+    def read(self, path):
+        return self.files.get(path)
+
+    def run(self, argv):
+        return 0, self.help_text, ''
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def which(self, name, opt_dirs=()):
+        return '/usr/sbin/dockerd' if self.help_text is not None else None
+
+    def executable(self, path):
+        return path == '/usr/sbin/dockerd'
+
+    def storage_driver(self):
+        return self.driver
+
+    def service_flags(self, service):
+        return self.flags
+
+    def validate_copy(self, dockerd, text):
+        return self.validate_answer + ('/tmp/daemon-x.json',)
+
+    def backup(self, path):
+        return path + '.bak'
+
+    def write(self, path, text):
+        self.written.append((path, text))
+        self.files[path] = text
+
+
+def cfg(options, **over):
+    base = dict(path='/etc/docker/daemon.json', options=options, validate=True, dockerd=None, service='docker.service',
+                allow_storage_driver_change=False, backup=False)
+    base.update(over)
+    return base
+
+
+def test_configure_merges_validates_writes_and_is_idempotent():
+    system = FakeSystem('{"debug": true}\n', flags={'hosts'})
+    result = D.configure(system, cfg(GUIDE, backup=True))
+    assert result['changed'] and result['validated_with'] == ['json', 'schema', 'service-flags']
+    assert result['backup_file'] == '/etc/docker/daemon.json.bak'
+    assert system.written == [('/etc/docker/daemon.json', D.render(dict({'debug': True}, **GUIDE)))]
+    again = D.configure(system, cfg(GUIDE))
+    assert not again['changed'] and len(system.written) == 1
+
+
+def test_configure_check_mode_writes_nothing_and_shows_the_diff():
+    system = FakeSystem(None)
+    result = D.configure(system, cfg({'log-driver': 'json-file'}), check_mode=True)
+    assert result['changed'] and system.written == []
+    assert result['diff']['before'] == '' and '"log-driver": "json-file"' in result['diff']['after']
+
+
+def test_configure_keeps_the_running_storage_driver_with_a_warning():
+    system = FakeSystem('{}', driver='vfs')
+    result = D.configure(system, cfg(GUIDE))
+    assert 'storage-driver' not in result['config'] and 'left out' in system.warnings[0]
+    assert 'storage-driver' in D.configure(FakeSystem('{}', driver='vfs'), cfg(GUIDE, allow_storage_driver_change=True))['config']
+
+
+def test_configure_refuses_and_reports_what_it_checked():
+    system = FakeSystem('{}', flags={'hosts'})
+    with pytest.raises(D.DaemonConfigError) as info:
+        D.configure(system, cfg({'hosts': ['unix:///x.sock']}))
+    assert 'nothing written' in str(info.value) and info.value.partial['validated_with'] == ['json', 'schema', 'service-flags']
+    assert system.written == []
+    bad = FakeSystem('{}', help_text=HELP + '      --validate      Validate\n',
+                     validate_answer=(1, '', 'unable to configure the Docker daemon with file /tmp/daemon-x.json: bad'))
+    with pytest.raises(D.DaemonConfigError, match='with file the merged configuration: bad'):
+        D.configure(bad, cfg({'log-driver': 'json-file'}))
+    with pytest.raises(D.DaemonConfigError, match='is not an executable'):
+        D.configure(FakeSystem('{}'), cfg({'debug': True}, dockerd='/nope'))
+
+
+def test_configure_without_dockerd_checks_json_only():
+    system = FakeSystem('{}', help_text=None)
+    assert D.configure(system, cfg({'debug': True}))['validated_with'] == ['json']
+    assert system.warnings == ['dockerd not found: daemon.json checked as JSON only']

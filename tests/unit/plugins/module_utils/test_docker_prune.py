@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _docker_prune as prune
+from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_time
 
 NOW = datetime(2024, 2, 1, 12, 0, 0, tzinfo=timezone.utc)
 DAY = 86400
@@ -157,12 +158,13 @@ def test_bad_input_names_the_parameter(bad, name):
 
 
 def test_durations_and_times():
-    assert prune.parse_duration('1w2d3h4m5s') == ((9 * 24 + 3) * 60 + 4) * 60 + 5
-    assert prune.parse_duration('90m') == 5400
-    assert prune.parse_duration('3600') == 3600
-    assert prune.parse_duration('') == 0
-    assert prune.parse_time('2024-01-01T00:00:00.123456789+01:00') == datetime(2023, 12, 31, 23, 0, 0, 123456, tzinfo=timezone.utc)
-    assert prune.parse_time('0001-01-01T00:00:00Z') is None
+    assert prune.older_than_seconds('1w2d3h4m5s') == ((9 * 24 + 3) * 60 + 4) * 60 + 5
+    assert prune.older_than_seconds('90m') == 5400
+    assert prune.older_than_seconds('3600') == 3600
+    assert prune.older_than_seconds('') == 0
+    # engine times go through the shared parser
+    assert parse_time('2024-01-01T00:00:00.123456789+01:00') == datetime(2023, 12, 31, 23, 0, 0, 123456, tzinfo=timezone.utc)
+    assert parse_time('0001-01-01T00:00:00Z') is None
 
 
 class FakeEngine:
@@ -243,3 +245,60 @@ def test_image_inventory_rows():
                                  patterns=['*cloudos*'])
     assert sorted((r['repository'], r['tag']) for r in rows) == [
         ('cloudos/web', '1.3'), ('cloudos/web', '1.4'), ('registry:5000/cloudos/api', '')]
+
+
+class APIError(Exception):
+    pass
+
+
+class InventoryEngine(FakeEngine):
+    """FakeEngine plus the inventory and error classes of the adapter ``run`` talks to."""
+
+    errors = type('errors', (), {'APIError': APIError})
+    url = 'unix:///var/run/docker.sock'
+
+    def __init__(self, inventory, fail=None, **kw):
+        super().__init__(inventory, **kw)
+        self._inventory = inventory
+        self.fail = fail
+
+    def inventory(self):
+        if self.fail:
+            raise self.fail
+        return self._inventory
+
+
+def params(**over):
+    base = dict(scope=list(prune.DEFAULT_SCOPE), older_than='', exclude_labels=[], exclude_names=[], image_inventory=[],
+                timeout=120)
+    base.update(over)
+    return base
+
+
+def test_run_check_mode_returns_the_plan_and_removes_nothing():
+    engine = InventoryEngine(fleet_inventory())
+    out = prune.run(engine, params(), check_mode=True, diff=True, now=NOW)
+    assert out['changed'] and engine.calls == []
+    assert out['bytes_freed'] == out['plan']['bytes'] == 5000 + 3000 + 300
+    assert out['plan']['bytes_human'] == '8.11 KB'  # ansible-core's binary units, as every report of the collection
+    assert out['msg'] == 'would remove 3 item(s), freeing 8.11 KB'
+    assert out['diff']['before'].count('\n') == 3 and out['diff']['after'] == ''  # the check run predicts all gone
+
+
+def test_run_removes_reports_and_lists_images():
+    engine = InventoryEngine(fleet_inventory())
+    out = prune.run(engine, params(image_inventory=['*']), now=NOW)
+    assert out['changed'] and sorted(engine.calls) == [('build_cache', 'bc1'), ('images', 'sha256:dang1'),
+                                                        ('images', 'sha256:dang2')]
+    assert out['msg'] == 'removed 3 item(s), freed 8.11 KB; 0 not removed (changed since the plan)'
+    assert [r['tag'] for r in out['images']][:1] and 'diff' not in out
+    assert prune.run(InventoryEngine(fleet_inventory()), params(scope=[]), now=NOW)['msg'] == 'nothing to remove'
+
+
+def test_run_engine_errors_name_the_endpoint():
+    with pytest.raises(prune.PruneError, match='Docker engine at unix:///var/run/docker.sock: boom'):
+        prune.run(InventoryEngine(fleet_inventory(), fail=APIError('boom')), params(), now=NOW)
+    with pytest.raises(prune.PruneError, match='timeout must be a positive'):
+        prune.check_params(params(timeout=0))
+    with pytest.raises(prune.PruneError, match='older_than'):
+        prune.check_params(params(older_than='soon'))

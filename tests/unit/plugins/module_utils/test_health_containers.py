@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_time
 from ansible_collections.cloudos.ops.plugins.module_utils._health import containers
 
 from health_fakes import NOW, THRESHOLDS, FakeHost, params
@@ -52,7 +53,7 @@ class Client:
 
 def run(client, **p):
     original = containers.open_client
-    containers.open_client = lambda host, quiet=False: client
+    containers.open_client = lambda host, params=None: client
     try:
         return containers.probe(FakeHost(), params(**p), THRESHOLDS)
     finally:
@@ -64,10 +65,11 @@ def starts(cid, n):
 
 
 def test_parse_time_nanoseconds_and_zero():
-    moment = containers.parse_time('2026-11-25T06:00:00.123456789Z')
+    # Docker's times, read by the shared parser the containers section uses
+    moment = parse_time('2026-11-25T06:00:00.123456789Z')
     assert moment.microsecond == 123456 and moment.tzinfo is not None
-    assert containers.parse_time('0001-01-01T00:00:00Z') is None
-    assert containers.parse_time('garbage') is None
+    assert parse_time('0001-01-01T00:00:00Z') is None
+    assert parse_time('garbage') is None
 
 
 def test_count_starts_reads_old_and_new_event_shapes():

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _systemd
 from ansible_collections.cloudos.ops.plugins.module_utils._health import core
 
 from health_fakes import FakeHost, params
@@ -177,19 +178,13 @@ def test_container_name_matching():
     assert not core.container_matches('grafanalike', 'grafana')
 
 
-def test_parse_show_blocks():
-    text = 'Id=a.service\nActiveState=active\n\nId=b.service\nActiveState=failed\n'
-    assert core.parse_show(text) == [{'Id': 'a.service', 'ActiveState': 'active'},
-                                     {'Id': 'b.service', 'ActiveState': 'failed'}]
-
-
 def test_unit_files_count_without_running_systemd(tmp_path, monkeypatch):
     unit_dir = tmp_path / 'lib'
     unit_dir.mkdir()
     (unit_dir / 'prometheus.service').write_text('[Service]\n')
-    monkeypatch.setattr(core, 'UNIT_DIRS', (str(unit_dir),))
+    monkeypatch.setattr(_systemd, 'UNIT_DIRS', (str(unit_dir),))
     host = core.Host()
-    monkeypatch.setattr(host, 'systemd_running', lambda: False)
+    monkeypatch.setattr(host, 'which', lambda name: None)  # no systemctl: systemd is not running
     assert host.units_exist(['prometheus', 'grafana-server.service']) == ['prometheus.service']
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _systemd
 from ansible_collections.cloudos.ops.plugins.module_utils._health import services
 
 from health_fakes import THRESHOLDS, FakeHost, params
@@ -32,7 +33,7 @@ def fake(list_out=LIST, show_out=SHOW, list_rc=0):
 
 
 def test_list_units_strips_failed_bullet():
-    assert services.parse_list_units(LIST)[:2] == ['cloudos-api.service', 'cloudos-scheduler.service']
+    assert _systemd.parse_list_units(LIST)[:2] == ['cloudos-api.service', 'cloudos-scheduler.service']
 
 
 def test_probe_severity_rules_and_guide_action():
