@@ -276,6 +276,30 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def _tar_info(name, mode, mtime, kind=tarfile.REGTYPE):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = 'root'
+    return info
+
+
+def tar_add(sink, name, data, dirs, mtime):
+    """Add ``data`` as ``name`` (mode 0600, root) to the open ``tarfile`` ``sink``; its directories
+    first (mode 0700), each once (``dirs`` is the set of those already added)."""
+    parts = name.split('/')
+    for depth in range(1, len(parts)):
+        directory = '/'.join(parts[:depth])
+        if directory not in dirs:
+            dirs.add(directory)
+            sink.addfile(_tar_info(directory, 0o700, mtime, tarfile.DIRTYPE))
+    info = _tar_info(name, 0o600, mtime)
+    info.size = len(data)
+    sink.addfile(info, io.BytesIO(data))
+
+
 class Bundle:
     """The manifest and the archive being written, with the per-file and total caps.
 
@@ -329,29 +353,9 @@ class Bundle:
         add_counts(self.redactions, counts)
         return entry
 
-    def _info(self, name, mode):
-        info = tarfile.TarInfo(name)
-        info.mode = mode
-        info.mtime = int(self.now())
-        info.uid = info.gid = 0
-        info.uname = info.gname = 'root'
-        return info
-
     def _write(self, path, data):
-        """One member (mode 0600) under ``prefix``; its directories first (mode 0700)."""
-        if self.sink is None:
-            return
-        parts = ('%s/%s' % (self.prefix, path)).split('/')
-        for depth in range(1, len(parts)):
-            directory = '/'.join(parts[:depth])
-            if directory not in self._dirs:
-                self._dirs.add(directory)
-                info = self._info(directory, 0o700)
-                info.type = tarfile.DIRTYPE
-                self.sink.addfile(info)
-        info = self._info('/'.join(parts), 0o600)
-        info.size = len(data)
-        self.sink.addfile(info, io.BytesIO(data))
+        if self.sink is not None:
+            tar_add(self.sink, '%s/%s' % (self.prefix, path), data, self._dirs, int(self.now()))
 
     def manifest(self, host, window, started, options):
         totals = dict(files=len(self.files), bytes=self.total, truncated=sum(1 for f in self.files if f['truncated']),

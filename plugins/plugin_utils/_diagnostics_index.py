@@ -17,8 +17,6 @@ rewritten file gets its new sha256 and size in the bundle's manifest.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import ipaddress
 import json
 import os
@@ -26,6 +24,9 @@ import re
 import tarfile
 import tempfile
 import time
+
+from ansible_collections.cloudos.ops.plugins.module_utils import _common
+from ansible_collections.cloudos.ops.plugins.module_utils import _diagnostics as diag
 
 KINDS = ('hostname', 'ip', 'mac', 'user', 'keyword')
 _IPV4 = re.compile(r'(?<![\w.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\w]|\.\d)')
@@ -42,16 +43,8 @@ class BundleError(Exception):
 
 # --------------------------------------------------------------------------- checksums
 
-def sha256_bytes(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b''):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_bytes = diag.sha256
+sha256_file = diag.file_sha256
 
 
 def read_sha256_file(path):
@@ -99,17 +92,9 @@ def write_bundle(path, prefix, members, mtime=None):
     try:
         with os.fdopen(fd, 'wb') as raw:
             with tarfile.open(fileobj=raw, mode='w:gz') as tar:
-                seen = set()
+                dirs = set()
                 for name, body in members:
-                    parts = ('%s/%s' % (prefix, name)).split('/')
-                    for depth in range(1, len(parts)):
-                        folder = '/'.join(parts[:depth])
-                        if folder not in seen:
-                            seen.add(folder)
-                            tar.addfile(_info(folder, 0o700, mtime, tarfile.DIRTYPE))
-                    info = _info('/'.join(parts), 0o600, mtime)
-                    info.size = len(body)
-                    tar.addfile(info, io.BytesIO(body))
+                    diag.tar_add(tar, '%s/%s' % (prefix, name), body, dirs, mtime)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
@@ -119,34 +104,12 @@ def write_bundle(path, prefix, members, mtime=None):
     return path
 
 
-def _info(name, mode, mtime, kind=tarfile.REGTYPE):
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mode = mode
-    info.mtime = mtime
-    info.uid = info.gid = 0
-    info.uname = info.gname = 'root'
-    return info
-
-
 def write_private(path, data, mode=0o600):
     """Write ``data`` atomically with ``mode`` (the map, the checksum files, the index)."""
-    if isinstance(data, str):
-        data = data.encode('utf-8')
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return _common.write_atomic(path, data, mode=mode)
 
 
 # --------------------------------------------------------------------------- obfuscation
