@@ -31,6 +31,7 @@ import time
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _common
 from ansible_collections.cloudos.ops.plugins.module_utils import _docker
+from ansible_collections.cloudos.ops.plugins.module_utils import _security
 from ansible_collections.cloudos.ops.plugins.module_utils import _systemd
 
 COLLECTOR_VERSION = '1.0.0'
@@ -397,39 +398,6 @@ def top_processes(text, count):
     return '\n'.join(lines[:count + 1]) + '\n' if lines else ''
 
 
-_TCP_STATES = {'0A': 'LISTEN'}
-
-
-def _proc_addr(value):
-    host, _sep, port = value.partition(':')
-    port = int(port, 16)
-    raw = bytes.fromhex(host)
-    if len(raw) == 4:
-        return '%s:%d' % (socket.inet_ntop(socket.AF_INET, raw[::-1]), port)
-    words = b''.join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
-    return '[%s]:%d' % (socket.inet_ntop(socket.AF_INET6, words), port)
-
-
-def parse_proc_net(kind, text):
-    """Listening sockets from ``/proc/net/{tcp,tcp6,udp,udp6}``: ``[{proto, local, inode}]``."""
-    found = []
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) < 10:
-            continue
-        state = fields[3]
-        if kind.startswith('tcp') and state != '0A':
-            continue
-        if kind.startswith('udp') and state != '07':
-            continue
-        try:
-            local = _proc_addr(fields[1])
-        except ValueError:
-            continue
-        found.append(dict(proto=kind, local=local, inode=fields[9]))
-    return found
-
-
 def resolve_names(names, timeout, resolver=socket.getaddrinfo):
     """``{name: {addresses, error, duration_ms}}``, each lookup bounded by ``timeout`` seconds."""
     result = {}
@@ -608,13 +576,14 @@ def _units(host, params):
 
 
 def _listening(host):
+    """Listening sockets parsed from ``/proc/net`` (where ``ss`` is not installed), as the security check reads them."""
     found = []
     for kind in ('tcp', 'tcp6', 'udp', 'udp6'):
         try:
-            found += parse_proc_net(kind, host.read('/proc/net/' + kind).decode('ascii', 'replace'))
+            found += _security.parse_proc_net(host.read('/proc/net/' + kind).decode('ascii', 'replace'), kind)
         except OSError:
             continue
-    return dict(data=_json(found), rc=0)
+    return dict(data=_json(_security.listening(found)), rc=0)
 
 
 def _docker_items(host, params):

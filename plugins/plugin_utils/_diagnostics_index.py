@@ -17,12 +17,12 @@ rewritten file gets its new sha256 and size in the bundle's manifest.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import os
 import re
 import tarfile
-import tempfile
 import time
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _common
@@ -85,23 +85,14 @@ def verify_members(members, manifest):
 
 
 def write_bundle(path, prefix, members, mtime=None):
-    """Write ``members`` as ``path`` (0600 files in 0700 directories) through a temporary file."""
+    """Write ``members`` as the archive ``path`` (0600 files in 0700 directories), atomically."""
     mtime = int(mtime or time.time())
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.diagnostics.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as raw:
-            with tarfile.open(fileobj=raw, mode='w:gz') as tar:
-                dirs = set()
-                for name, body in members:
-                    diag.tar_add(tar, '%s/%s' % (prefix, name), body, dirs, mtime)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode='w:gz') as tar:
+        dirs = set()
+        for name, body in members:
+            diag.tar_add(tar, '%s/%s' % (prefix, name), body, dirs, mtime)
+    return _common.write_atomic(path, buffer.getvalue(), mode=0o600)
 
 
 def write_private(path, data, mode=0o600):

@@ -193,14 +193,19 @@ def test_journal_argv():
         '-u', 'cloudos-*', '-u', 'docker.service']
 
 
-def test_parse_proc_net_listening_only():
+def test_listening_from_proc_net_without_ss():
     tcp = ('  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n'
            '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1234 1\n'
            '   1: 0100007F:1F90 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 1235 1\n')
-    assert d.parse_proc_net('tcp', tcp) == [{'proto': 'tcp', 'local': '127.0.0.1:8080', 'inode': '1234'}]
-    tcp6 = ('  sl  local_address                         remote_address                        st\n'
-            '   0: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 99 1\n')
-    assert d.parse_proc_net('tcp6', tcp6)[0]['local'] == '[::1]:80'
+
+    def read(path):
+        if path == '/proc/net/tcp':
+            return tcp.encode()
+        raise OSError('absent')
+
+    host = d.Host(None, lambda name: None, read)
+    found = json.loads(d._listening(host)['data'])
+    assert [(s['proto'], s['local'], s['lport'], s['inode']) for s in found] == [('tcp', '127.0.0.1', 8080, '1234')]
 
 
 def test_resolve_names_bounded_and_errors():
