@@ -299,3 +299,13 @@ def test_ansible_doc_renders():
                            'cloudos.ops.cloudos_diagnostics'], capture_output=True, text=True, env=ansible_env(),
                           cwd=ROOT, check=False)
     assert proc.returncode == 0 and 'max_file_size' in proc.stdout
+
+
+def test_disk_preflight_refuses_and_writes_nothing(fleet):
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'all', '-i', fleet['inventory'],
+                           '-m', 'cloudos.ops.cloudos_diagnostics',
+                           '-a', json.dumps({'dest': '/var/tmp/diag-preflight', 'max_size': '100T'})],
+                          capture_output=True, text=True, env=ansible_env(), cwd=ROOT, check=False, timeout=300)
+    result = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts'][NAME]
+    assert result.get('failed') and 'not enough free space' in result['msg'] and '100.00 TB' in result['msg']
+    assert on_host('ls -A /var/tmp/diag-preflight 2>/dev/null; true').stdout.strip() == ''
