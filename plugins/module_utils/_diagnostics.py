@@ -398,20 +398,20 @@ def top_processes(text, count):
     return '\n'.join(lines[:count + 1]) + '\n' if lines else ''
 
 
+def _look(resolver, name, box):
+    try:
+        box['answer'] = sorted(set(info[4][0] for info in resolver(name, None)))
+    except Exception as exc:  # pylint: disable=broad-except
+        box['error'] = str(exc)
+
+
 def resolve_names(names, timeout, resolver=socket.getaddrinfo):
     """``{name: {addresses, error, duration_ms}}``, each lookup bounded by ``timeout`` seconds."""
     result = {}
     for name in names:
         box = {}
-
-        def look(name=name, box=box):
-            try:
-                box['answer'] = sorted(set(info[4][0] for info in resolver(name, None)))
-            except Exception as exc:  # pylint: disable=broad-except
-                box['error'] = str(exc)
-
         started = time.monotonic()
-        worker = threading.Thread(target=look, daemon=True)
+        worker = threading.Thread(target=_look, args=(resolver, name, box), daemon=True)
         worker.start()
         worker.join(timeout)
         entry = dict(duration_ms=int((time.monotonic() - started) * 1000))

@@ -275,8 +275,7 @@ def runner(module):
     def run(argv, seconds):
         argv = ([timeout_bin, '-k', '5', str(seconds)] if timeout_bin and seconds else []) + list(argv)
         started = time.monotonic()
-        rc, out, err = module.run_command(argv, binary_data=True, expand_user_and_vars=False,
-                                           encoding=None)
+        rc, out, err = module.run_command(argv, binary_data=True, expand_user_and_vars=False, encoding=None)
         return rc, out, err, int((time.monotonic() - started) * 1000)
     return run
 

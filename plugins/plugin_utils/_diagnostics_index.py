@@ -278,8 +278,8 @@ def process(dest, fetched, obfuscate=False, map_path=None, hostnames=(), users=(
             prefix, members, manifest = obfuscator.bundle(prefix, members, manifest)
             new_archive = os.path.join(os.path.dirname(archive), prefix + '.tar.gz')
             write_bundle(new_archive, prefix, members)
-            write_private(new_archive + '.sha256', '%s  %s\n' % (sha256_file(new_archive),
-                                                                os.path.basename(new_archive)))
+            line = '%s  %s\n' % (sha256_file(new_archive), os.path.basename(new_archive))
+            write_private(new_archive + '.sha256', line)
             if new_archive != archive:
                 os.unlink(archive)
                 if os.path.exists(side):

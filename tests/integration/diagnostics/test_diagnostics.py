@@ -79,8 +79,8 @@ EXPECTED_PARTS = ('manifest.json', 'journal/cloudos-units.log', 'systemd/units.j
 def sh(*argv, check=True, **kwargs):
     proc = subprocess.run(list(argv), capture_output=True, text=True, check=False, **kwargs)
     if check and proc.returncode != 0:
-        raise AssertionError('%s failed (%d): %s %s' % (' '.join(argv), proc.returncode, proc.stdout[-2000:],
-                                                         proc.stderr[-2000:]))
+        raise AssertionError('%s failed (%d): %s %s'
+                             % (' '.join(argv), proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
     return proc
 
 
