@@ -159,8 +159,7 @@ def redact_yaml(text):
         if _BLOCK_SCALAR.match(value):
             own = _indent(line)
             while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > own):
-                if lines[i].strip():
-                    out.append(' ' * (own + 2) + MASK)
+                out.append(' ' * (own + 2) + MASK if lines[i].strip() else lines[i])
                 i += 1
     return '\n'.join(out), hits
 

@@ -56,6 +56,12 @@ def test_each_rule_hides_its_secret_and_counts(rule, text, secret, kept):
     assert counts.get(rule, 0) >= 1, counts
 
 
+def test_yaml_block_scalar_keeps_the_line_structure():
+    out, counts = d.redact('a: 1\nssh_key: |\n  line1\n\n  line2\nb: 2\nlast_key: >-\n  x\n')
+    assert out == 'a: 1\nssh_key: ***\n  ***\n\n  ***\nb: 2\nlast_key: ***\n  ***\n'
+    assert counts == {'yaml_secret': 2}
+
+
 def test_rules_leave_ordinary_text_alone():
     text = ('2024-05-01T03:00:00Z cloudos-api[12]: GET /health 200 in 3ms\n'
             'listen: 127.0.0.1:8080\nurl: http://localhost:8000/health\nuser=app\n'
