@@ -99,8 +99,9 @@ compat: $(COMPAT_STAMP) $(LINK)
 	$(COMPAT_VENV)/bin/pytest -p no:testinfra -p no:cacheprovider tests/unit
 	$(COMPAT_VENV)/bin/pytest -p no:testinfra -p no:cacheprovider $(COMPAT_RUN)
 
-integration: setup setup-system
-	$(VENV)/bin/pytest -p no:testinfra tests/integration
+# Some integration tests start fleet hosts (ansible-runner, repair, diagnostics): they need the image.
+integration: setup setup-system fleet-image
+	CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image) $(VENV)/bin/pytest -p no:testinfra tests/integration
 
 molecule: setup fleet-image
 	@CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image) scripts/molecule-all $(SCENARIOS)

@@ -11,6 +11,7 @@ interrupted run. Hosts are reached with the community.docker.docker connection.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 
@@ -18,6 +19,21 @@ RUN_FLAGS = ['--detach', '--network', 'none', '--cgroupns', 'host',
              '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN', '--security-opt', 'seccomp=unconfined',
              '--tmpfs', '/run', '--tmpfs', '/run/lock', '--tmpfs', '/tmp',
              '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--stop-signal', 'SIGRTMIN+3']
+
+
+def fleet_image():
+    """The fleet image to start hosts from: ``CLOUDOS_FLEET_IMAGE``, else what ``make fleet-image``
+    wrote to .cache/fleet-image. A test that needs fleet hosts fails (never skips) without one."""
+    image = os.environ.get('CLOUDOS_FLEET_IMAGE')
+    if not image:
+        cached = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                              '.cache', 'fleet-image')
+        if os.path.exists(cached):
+            with open(cached) as handle:
+                image = handle.read().strip()
+    if not image:
+        raise AssertionError('no fleet image: run `make fleet-image` or set CLOUDOS_FLEET_IMAGE')
+    return image
 
 
 def start_hosts(image, names, label):

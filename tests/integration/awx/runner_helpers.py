@@ -89,9 +89,7 @@ def installed(tmp_path_factory):
 @pytest.fixture(scope='session')
 def awx_fleet(tmp_path_factory):
     """Three fleet hosts, prepared as CloudOS hosts (tests/fleet/prepare.yml)."""
-    image = os.environ.get('CLOUDOS_FLEET_IMAGE')
-    if not image:
-        pytest.fail('set CLOUDOS_FLEET_IMAGE (make fleet-image writes it to .cache/fleet-image)')
+    image = fleet_hosts.fleet_image()
     if subprocess.run(['docker', 'info'], capture_output=True, check=False).returncode != 0:
         pytest.fail('no Docker engine: bash -c "source tests/fleet/engine.sh; ensure_engine"')
     work = tmp_path_factory.mktemp('awx-fleet')

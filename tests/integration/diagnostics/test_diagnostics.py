@@ -32,15 +32,10 @@ import uuid
 
 import pytest
 
+from tests.fleet.hosts import RUN_FLAGS, fleet_image
 from tests.integration.lib import ROOT, ansible_env, run_playbook
 
 pytestmark = [pytest.mark.fleet, pytest.mark.docker]
-
-# As bench/fleet_health/bench.py starts fleet hosts (systemd needs these).
-RUN_FLAGS = ['--detach', '--network', 'none', '--cgroupns', 'host',
-             '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN', '--security-opt', 'seccomp=unconfined',
-             '--tmpfs', '/run', '--tmpfs', '/run/lock', '--tmpfs', '/tmp',
-             '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--stop-signal', 'SIGRTMIN+3']
 TAG = uuid.uuid4().hex[:10]
 NAME = 'cloudos-diag-%s' % TAG
 
@@ -90,9 +85,7 @@ def on_host(script, check=True):
 
 @pytest.fixture(scope='module')
 def fleet(tmp_path_factory):
-    image = os.environ.get('CLOUDOS_FLEET_IMAGE')
-    if not image:
-        pytest.skip('set CLOUDOS_FLEET_IMAGE to a fleet image (tests/fleet/build-image)')
+    image = fleet_image()
     work = tmp_path_factory.mktemp('diag')
     inventory = work / 'inventory.ini'
     inventory.write_text('[fleet]\n%s ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3\n'

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.fixtures.receivers import HttpReceiver
-from tests.fleet.hosts import remove_hosts, start_hosts, write_inventory
+from tests.fleet.hosts import fleet_image, remove_hosts, start_hosts, write_inventory
 from tests.integration.lib import ROOT, run_playbook
 
 pytestmark = pytest.mark.fleet
@@ -41,10 +41,7 @@ def install_unit(text):
 
 @pytest.fixture(scope='module')
 def host(tmp_path_factory):
-    image = os.environ.get('CLOUDOS_FLEET_IMAGE')
-    if not image:
-        raise AssertionError('CLOUDOS_FLEET_IMAGE is not set (make fleet-image writes .cache/fleet-image)')
-    start_hosts(image, [HOST], LABEL)
+    start_hosts(fleet_image(), [HOST], LABEL)
     try:
         for _ in range(60):
             state = on_host('systemctl', 'is-system-running', check=False).stdout.strip()
