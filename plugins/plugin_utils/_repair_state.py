@@ -184,9 +184,16 @@ def report_section(result, check_mode=False):
                   if entry['kind'] == 'unit' else 'docker logs --tail 200 %s; docker inspect %s' % (entry['name'], entry['name']))
         findings.append({'check': 'repair', 'severity': 'critical', 'message': message, 'action': action})
     verb = 'would restart' if check_mode else 'restarted'
-    summary = '%s %d (%d recovered), %d left alone, %d need a person' % (
-        verb, len(acted), len(result.get('recovered') or []), len(result.get('left_alone') or []),
-        len(result.get('escalate') or []))
+    recovered = result.get('recovered') or []
+    left = [e for e in items if e['key'] in (result.get('left_alone') or [])]
+    parts = ['%s %d' % (verb, len(acted))]
+    if acted:
+        parts[0] += ' (%s)' % ', '.join('%s %s' % (e['name'], 'recovered' if e['key'] in recovered else
+                                                    e.get('result') or 'planned') for e in acted)
+    if left:
+        parts.append('left alone %d (%s)' % (len(left), '; '.join('%s: %s' % (e['name'], e.get('reason')) for e in left)))
+    parts.append('%d need%s a person' % (len(result.get('escalate') or []), '' if len(result.get('escalate') or []) != 1 else 's'))
+    summary = ', '.join(parts)
     return {
         'status': 'critical' if findings else 'ok',
         'summary': summary,

@@ -111,7 +111,8 @@ def test_report_record_adds_the_repair_check_and_its_findings():
     record = rs.report_record(after, res)
     section = record['checks']['repair']
     assert section['status'] == 'critical'
-    assert section['summary'] == 'restarted 2 (1 recovered), 1 left alone, 1 need a person'
+    assert section['summary'] == ('restarted 2 (api still failing, web recovered), '
+                                  'left alone 1 (db: stopped by a person), 1 needs a person')
     assert record['findings'][0]['message'].startswith('unit api is still not up after start (still failing')
     assert [i['key'] for i in section['details']['items']] == ['unit:api', 'unit:web', 'container:db']
     assert rs.report_record(None, {'msg': 'boom'})['checks']['repair']['status'] == 'critical'
