@@ -369,7 +369,7 @@ class Sender:
                 retry = exc.status in RETRY_STATUSES or exc.kind in ('timeout', 'refused', 'connection')
                 if not retry or attempt >= self.retries:
                     message = exc.message.replace(url, shown_url(url))
-                    for secret in [headers.get('Authorization')] + [v for v in headers.values()]:
+                    for secret in [headers.get('Authorization')] + list(headers.values()):
                         if secret:
                             message = message.replace(str(secret), '********')
                     raise NotifyError('%s: %s' % (what, message))
@@ -434,7 +434,7 @@ def notify(targets, alerts, title='cloudos.ops', receiver='cloudos.ops', check_m
     normal = normalise_alerts(alerts)
     planned = plan(targets, normal, title, receiver, now)
     result = {'changed': True, 'alerts': len(normal),
-              'keys': [a['key'] for a in normal], 'notifications': [], 'undelivered': []}
+              'alert_keys': [a['key'] for a in normal], 'notifications': [], 'undelivered': []}
     if check_mode:
         result['would_send'] = preview(planned)
         return result

@@ -59,9 +59,10 @@ def chosen(name, allow, deny):
 
 
 def item(kind, name, state, action=None, reason='', healthy=False, disposition=None):
+    if disposition is None:
+        disposition = 'act' if action else ('ok' if healthy else LEFT_ALONE)
     return {'kind': kind, 'name': name, 'key': '%s:%s' % (kind, name), 'state': state, 'action': action,
-            'reason': reason, 'healthy': healthy, 'disposition': disposition or ('act' if action else
-                                                                               ('ok' if healthy else LEFT_ALONE))}
+            'reason': reason, 'healthy': healthy, 'disposition': disposition}
 
 
 def _refused(kind, name, state, budget_left, allow, deny):
@@ -311,10 +312,10 @@ def describe_state(kind, state):
 
 
 def summarise(plan, check_mode=False):
-    """The module's result: ``items``, ``restarted``, ``recovered``, ``still_failing``, ``escalate``, ``left_alone``."""
+    """The module's result: ``decisions``, ``restarted``, ``recovered``, ``still_failing``, ``escalate``, ``left_alone``."""
     acted = [e for e in plan if e['action'] and not e.get('refused')]
     result = {
-        'items': plan,
+        'decisions': plan,
         'actions': [{'key': e['key'], 'action': e['action']} for e in acted],
         'recovered': [e['key'] for e in acted if e.get('result') == 'recovered'],
         'still_failing': [e['key'] for e in acted if e.get('result') in ('still failing', 'pending', 'action failed')],

@@ -44,7 +44,7 @@ options:
         choices: [webhook, slack, pagerduty, smtp]
         required: true
       name:
-        description: A name for messages and results (default C(<type> #<n>)).
+        description: A name for messages and results; the default is the type followed by the position in the list, counted from 1.
         type: str
       url:
         description:
@@ -221,7 +221,7 @@ alerts:
   type: int
   returned: always
   sample: 1
-keys:
+alert_keys:
   description: The key of each alert (see O(alerts[].key)).
   returned: always
   type: list

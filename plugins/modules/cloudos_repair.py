@@ -99,7 +99,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-items:
+decisions:
   description: Every unit and container looked at, with what was decided and why.
   returned: always
   type: list
@@ -175,7 +175,7 @@ def main():
     except _repair.RepairError as exc:
         module.fail_json(msg=str(exc))
     notes = []
-    systemd = Systemd(lambda argv: module.run_command(argv))
+    systemd = Systemd(module.run_command)
     if params['unit_patterns'] and not systemd.running():
         notes.append('units not checked: %s' % systemd.absent_reason())
         params['unit_patterns'] = []

@@ -91,7 +91,7 @@ def update(state, results, now, window):
     items = dict((k, dict(v)) for k, v in state['items'].items())
     stamp = rfc3339(now)
     for host, result in sorted(results.items()):
-        for entry in result.get('items') or []:
+        for entry in result.get('decisions') or []:
             key = '%s|%s' % (host, entry['key'])
             known = items.get(key) or {'first_seen': None, 'attempts': [], 'escalated': None, 'summary': ''}
             known['attempts'] = _recent(known['attempts'], now, window)
@@ -119,7 +119,7 @@ def escalations(state, results, now, escalate_after, alert_name='CloudOSRepairFa
     alerts, fired, resolved = [], [], []
     for host, result in sorted(results.items()):
         wanted = set(result.get('escalate') or [])
-        for entry in result.get('items') or []:
+        for entry in result.get('decisions') or []:
             key = '%s|%s' % (host, entry['key'])
             known = state['items'].get(key)
             if known is None:
@@ -164,11 +164,11 @@ def dump(state):
 
 def report_section(result, check_mode=False):
     """The ``repair`` check of a host's report entry, from what cloudos_repair returned."""
-    if not isinstance(result, dict) or 'items' not in result:
+    if not isinstance(result, dict) or 'decisions' not in result:
         return {'status': 'critical', 'summary': 'repair did not run', 'metrics': {}, 'findings': [
             {'check': 'repair', 'severity': 'critical', 'message': 'cloudos_repair did not run on this host: %s'
              % (result or {}).get('msg', 'no result'), 'action': 'Run the repair by hand: systemctl status cloudos-*; docker ps -a'}]}
-    items = result['items']
+    items = result['decisions']
     acted = [e for e in items if e.get('action')]
     findings = []
     for entry in items:
@@ -188,8 +188,8 @@ def report_section(result, check_mode=False):
     left = [e for e in items if e['key'] in (result.get('left_alone') or [])]
     parts = ['%s %d' % (verb, len(acted))]
     if acted:
-        parts[0] += ' (%s)' % ', '.join('%s %s' % (e['name'], 'recovered' if e['key'] in recovered else
-                                                    e.get('result') or 'planned') for e in acted)
+        outcome = [(e['name'], 'recovered' if e['key'] in recovered else e.get('result') or 'planned') for e in acted]
+        parts[0] += ' (%s)' % ', '.join('%s %s' % pair for pair in outcome)
     if left:
         parts.append('left alone %d (%s)' % (len(left), '; '.join('%s: %s' % (e['name'], e.get('reason')) for e in left)))
     parts.append('%d need%s a person' % (len(result.get('escalate') or []), '' if len(result.get('escalate') or []) != 1 else 's'))

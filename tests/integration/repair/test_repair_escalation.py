@@ -43,7 +43,7 @@ def install_unit(text):
 def host(tmp_path_factory):
     start_hosts(fleet_image(), [HOST], LABEL)
     try:
-        for _ in range(60):
+        for dummy in range(60):
             state = on_host('systemctl', 'is-system-running', check=False).stdout.strip()
             if state in ('running', 'degraded'):
                 break

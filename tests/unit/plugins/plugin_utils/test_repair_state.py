@@ -27,7 +27,7 @@ def acted(key, result):
 
 
 def result(*items, escalate=()):
-    return {'items': list(items), 'escalate': list(escalate)}
+    return {'decisions': list(items), 'escalate': list(escalate)}
 
 
 def test_load_accepts_nothing_and_refuses_what_is_not_a_state():
@@ -68,18 +68,18 @@ def test_first_seen_is_kept_until_healthy_and_person_stopped_items_are_not_incid
 def test_escalate_once_after_the_delay_then_resolve():
     res = {'web': result(acted('unit:api', 'still failing'), escalate=['unit:api'])}
     state = rs.update(rs.empty(), res, T0, DAY)
-    alerts, fired, _ = rs.escalations(state, res, T0 + timedelta(minutes=5), 600)
+    alerts, fired, dummy = rs.escalations(state, res, T0 + timedelta(minutes=5), 600)
     assert alerts == [] and fired == []          # not 10 minutes yet
     state = rs.update(state, res, T0 + timedelta(minutes=11), DAY)
-    alerts, fired, _ = rs.escalations(state, res, T0 + timedelta(minutes=11), 600)
+    alerts, fired, dummy = rs.escalations(state, res, T0 + timedelta(minutes=11), 600)
     assert [(a['status'], a['key'], a['source']) for a in alerts] == [('firing', 'web/unit:api', 'web')]
     assert alerts[0]['starts_at'] == '2026-12-01T07:00:00Z'
     state = rs.mark(state, fired, [], T0 + timedelta(minutes=11))
-    again, fired_again, _ = rs.escalations(state, res, T0 + timedelta(minutes=20), 600)
+    again, fired_again, dummy = rs.escalations(state, res, T0 + timedelta(minutes=20), 600)
     assert again == [] and fired_again == []      # a re-run does not tell people twice
     ok = {'web': result(entry('unit:api', healthy=True))}
     state = rs.update(state, ok, T0 + timedelta(hours=1), DAY)
-    alerts, _, resolved = rs.escalations(state, ok, T0 + timedelta(hours=1), 600)
+    alerts, dummy, resolved = rs.escalations(state, ok, T0 + timedelta(hours=1), 600)
     assert [(a['status'], a['key']) for a in alerts] == [('resolved', 'web/unit:api')]
     state = rs.mark(state, [], resolved, T0 + timedelta(hours=1))
     assert state['items']['web|unit:api']['escalated'] is None
@@ -90,7 +90,7 @@ def test_what_repair_must_not_touch_escalates_at_once():
     hit = entry('unit:api', disposition='escalate', reason='at its start limit')
     res = {'web': result(hit, escalate=['unit:api'])}
     state = rs.update(rs.empty(), res, T0, DAY)
-    alerts, fired, _ = rs.escalations(state, res, T0, 600)
+    alerts, fired, dummy = rs.escalations(state, res, T0, 600)
     assert fired == ['web|unit:api'] and 'at its start limit' in alerts[0]['summary']
 
 
