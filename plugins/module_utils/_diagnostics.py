@@ -722,3 +722,56 @@ def obfuscation_hints(host_name, fqdn=None, users=None):
     """Names the controller maps when it obfuscates: host names and local (uid >= 1000) user names."""
     names = sorted(set(n for n in (host_name, fqdn, (fqdn or '').split('.')[0]) if n and n != 'localhost'))
     return dict(hostnames=names, users=sorted(set(users or [])))
+
+
+# --------------------------------------------------------------------------- the module's run
+
+def command_runner(run_command, timeout_bin=None):
+    """``run(argv, seconds) -> (rc, out, err, duration_ms)`` over the module's ``run_command``,
+    bounded by coreutils ``timeout`` (``timeout_bin``) when it is installed."""
+
+    def run(argv, seconds):
+        argv = ([timeout_bin, '-k', '5', str(seconds)] if timeout_bin and seconds else []) + list(argv)
+        started = time.monotonic()
+        rc, out, err = run_command(argv, binary_data=True, expand_user_and_vars=False, encoding=None)
+        return rc, out, err, int((time.monotonic() - started) * 1000)
+    return run
+
+
+def read_bytes(path):
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def local_users():
+    """Login names of the host's people (uid 1000 to 65533): what obfuscation hides."""
+    import pwd  # pylint: disable=import-outside-toplevel
+    return [p.pw_name for p in pwd.getpwall() if 1000 <= p.pw_uid < 65534]
+
+
+def check_params(params, now):
+    """The parameters with sizes in bytes; raise ``ValueError`` naming a bad one before anything runs."""
+    params = dict(params)
+    for name in ('max_file_size', 'max_size', 'free_space_margin'):
+        params[name] = parse_size(params[name], name)
+    since_epoch(params['since'], now)
+    return params
+
+
+def run(params, host, host_name, hints, check_mode=False, move=os.replace):
+    """The module's result: the plan in check mode (nothing written), else the bundle written.
+    Raises ``ValueError`` when the disk pre-flight refuses."""
+    if check_mode:
+        items = plan(host, params)
+        close(host)
+        short = preflight(params['dest'], params['max_size'], params['free_space_margin'])
+        return dict(changed=False, sources=sources(items), obfuscation=hints, msg=short or 'check mode: nothing written')
+    short = preflight(params['dest'], params['max_size'], params['free_space_margin'])
+    if short:
+        raise ValueError(short)
+    archive, digest, manifest = write_bundle(host, params, host_name, move=move)
+    return dict(changed=True, archive=archive, sha256=digest, sha256_file=archive + '.sha256',
+                archive_bytes=os.path.getsize(archive), name=os.path.basename(archive)[:-len('.tar.gz')],
+                totals=manifest['totals'], stopped=manifest['stopped'], window=manifest['window'],
+                manifest=manifest, sources=[dict(path=f['path'], source=f['source']) for f in manifest['files']],
+                obfuscation=hints)

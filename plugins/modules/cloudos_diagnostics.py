@@ -235,8 +235,6 @@ obfuscation:
   sample: {"hostnames": ["web01", "web01.example.com"], "users": ["alice"]}
 '''
 
-import os
-import pwd
 import socket
 import time
 
@@ -268,55 +266,23 @@ def argument_spec():
     )
 
 
-def runner(module):
-    """``run(argv, timeout) -> (rc, out, err, duration_ms)``, bounded by coreutils ``timeout`` when installed."""
-    timeout_bin = module.get_bin_path('timeout')
-
-    def run(argv, seconds):
-        argv = ([timeout_bin, '-k', '5', str(seconds)] if timeout_bin and seconds else []) + list(argv)
-        started = time.monotonic()
-        rc, out, err = module.run_command(argv, binary_data=True, expand_user_and_vars=False, encoding=None)
-        return rc, out, err, int((time.monotonic() - started) * 1000)
-    return run
-
-
-def read(path):
-    with open(path, 'rb') as handle:
-        return handle.read()
-
-
-def local_users():
-    return [p.pw_name for p in pwd.getpwall() if 1000 <= p.pw_uid < 65534]
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     _common.set_c_locale(module)
-    params = dict(module.params)
     try:
-        for name in ('max_file_size', 'max_size', 'free_space_margin'):
-            params[name] = diag.parse_size(params[name], name)
-        diag.since_epoch(params['since'], time.time())
+        params = diag.check_params(module.params, time.time())
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     host_name = params['host'] or socket.gethostname()
-    host = diag.Host(runner(module), lambda name: module.get_bin_path(name, opt_dirs=['/usr/sbin', '/sbin']), read,
+    host = diag.Host(diag.command_runner(module.run_command, module.get_bin_path('timeout')),
+                     lambda name: module.get_bin_path(name, opt_dirs=['/usr/sbin', '/sbin']), diag.read_bytes,
                      docker_opts=_docker.options(params))
-    hints = diag.obfuscation_hints(host_name, socket.getfqdn(), local_users())
-    if module.check_mode:
-        items = diag.plan(host, params)
-        diag.close(host)
-        short = diag.preflight(params['dest'], params['max_size'], params['free_space_margin'])
-        module.exit_json(changed=False, sources=diag.sources(items), obfuscation=hints, msg=short or 'check mode: nothing written')
-    short = diag.preflight(params['dest'], params['max_size'], params['free_space_margin'])
-    if short:
-        module.fail_json(msg=short)
-    archive, digest, manifest = diag.write_bundle(host, params, host_name, move=module.atomic_move)
-    module.exit_json(changed=True, archive=archive, sha256=digest, sha256_file=archive + '.sha256',
-                     archive_bytes=os.path.getsize(archive), name=os.path.basename(archive)[:-len('.tar.gz')],
-                     totals=manifest['totals'], stopped=manifest['stopped'], window=manifest['window'],
-                     manifest=manifest, sources=[dict(path=f['path'], source=f['source']) for f in manifest['files']],
-                     obfuscation=hints)
+    hints = diag.obfuscation_hints(host_name, socket.getfqdn(), diag.local_users())
+    try:
+        result = diag.run(params, host, host_name, hints, check_mode=module.check_mode, move=module.atomic_move)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':
