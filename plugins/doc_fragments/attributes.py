@@ -23,3 +23,14 @@ attributes:
     support: none
     details: Nothing is changed, so there is nothing to diff.
 '''
+
+    # cloudos.ops.attributes.controller: an action that runs once on the controller for the play.
+    CONTROLLER = r'''
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+'''

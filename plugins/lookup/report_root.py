@@ -50,21 +50,22 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Where daily_health writes its reports in this run
-  ansible.builtin.debug:
-    msg: "{{ lookup('cloudos.ops.report_root', 'daily_health', root=cloudos_report_root | default('')) }}"
-
 # A role default (this is how the roles use it)
 # daily_health_report_root: >-
 #   {{ lookup('cloudos.ops.report_root', 'daily_health', root=cloudos_report_root | default(''),
 #             playbook_dir=playbook_dir) }}
+
+- name: Where daily_health writes its reports in this run
+  ansible.builtin.debug:
+    msg: "{{ lookup('cloudos.ops.report_root', 'daily_health', root=cloudos_report_root | default('')) }}"
+  run_once: true
 """
 
 RETURN = r"""
 _raw:
   description: One absolute directory per term.
-  type: list
   elements: path
+  type: list
   sample: [/runner/artifacts/0f7c.../cloudos-reports/daily_health]
 """
 

@@ -70,9 +70,10 @@ EXAMPLES = r'''
       inodes: 100 * (1 - node_filesystem_files_free{fstype="ext4"} / node_filesystem_files{fstype="ext4"})
   register: inodes
 
-- name: Show what fills up
-  ansible.builtin.debug:
-    msg: "{{ (capacity.capacity.findings + inodes.capacity.findings) | map(attribute='message') }}"
+- name: Fail when something fills up within the warning window
+  ansible.builtin.assert:
+    that: (capacity.capacity.findings + inodes.capacity.findings) | length == 0
+    fail_msg: "{{ (capacity.capacity.findings + inodes.capacity.findings) | map(attribute='message') | list }}"
 '''
 
 RETURN = r'''

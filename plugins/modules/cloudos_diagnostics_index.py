@@ -59,16 +59,7 @@ options:
   run_id:
     description: Identifier of the run, shown in the index.
     type: str
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Nothing is verified, rewritten or written.
@@ -76,6 +67,10 @@ attributes:
     support: none
   platform:
     platforms: all
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - cloudos.ops.attributes.controller
 notes:
   - Obfuscation works on the text of the bundles after redaction on the host; it does not replace redaction.
 seealso:

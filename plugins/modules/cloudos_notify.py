@@ -213,6 +213,8 @@ EXAMPLES = r'''
     alerts: "{{ daily_health_changes }}"
   delegate_to: localhost
   run_once: true
+  register: told
+  when: daily_health_changes | length > 0
 '''
 
 RETURN = r'''
