@@ -49,6 +49,14 @@ seealso:
   - module: cloudos.ops.fleet_report
 """
 
+RETURN = r"""
+_raw:
+  description: One absolute directory per term.
+  elements: path
+  type: list
+  sample: [/runner/artifacts/0f7c.../cloudos-reports/daily_health]
+"""
+
 EXAMPLES = r"""
 # A role default (this is how the roles use it)
 # daily_health_report_root: >-
@@ -59,14 +67,6 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ lookup('cloudos.ops.report_root', 'daily_health', root=cloudos_report_root | default('')) }}"
   run_once: true
-"""
-
-RETURN = r"""
-_raw:
-  description: One absolute directory per term.
-  elements: path
-  type: list
-  sample: [/runner/artifacts/0f7c.../cloudos-reports/daily_health]
 """
 
 import os
