@@ -151,6 +151,24 @@ def _not_selected():
     return {'status': SKIPPED, 'summary': 'not selected (checks option)', 'metrics': {}, 'findings': []}
 
 
+def bypass_distutils_shim(environ, meta_path):
+    """Let ``import distutils`` find Python's own distutils (3.11 and older), not setuptools' copy.
+
+    The Docker SDK 5 (Debian 12's python3-docker) imports distutils. setuptools' stand-in is put on
+    ``sys.meta_path`` at interpreter start by ``distutils-precedence.pth``; once there it imports
+    ``setuptools._distutils`` and ``pkg_resources`` (about 0.12 s of CPU per run) whatever
+    ``SETUPTOOLS_USE_DISTUTILS`` says later. So its finder is taken off ``meta_path`` before the
+    import, unless the user asked for setuptools' copy (``SETUPTOOLS_USE_DISTUTILS=local``).
+    Returns how many finders were removed.
+    """
+    if environ.get('SETUPTOOLS_USE_DISTUTILS') == 'local':
+        return 0
+    shims = [f for f in meta_path if type(f).__module__ == '_distutils_hack']
+    for finder in shims:
+        meta_path.remove(finder)
+    return len(shims)
+
+
 class Suite:
     """The sections of one check module, how long they may take and how they are reported.
 
@@ -181,7 +199,7 @@ class Suite:
         return [name for name in self.names if name in checks]
 
     def preload(self, selected, params, importer=importlib.import_module, exists=os.path.exists, environ=None,
-                version=sys.version_info, imported=None):
+                version=sys.version_info, imported=None, meta_path=None):
         """Import the optional libraries the selected sections will use, in the calling thread.
 
         Probes run in threads while other probes start processes through run_command, whose
@@ -193,16 +211,14 @@ class Suite:
         """
         environ = os.environ if environ is None else environ
         imported = sys.modules if imported is None else imported
+        meta_path = sys.meta_path if meta_path is None else meta_path
         wanted = []
         for name in selected:
             spec = self._specs[name]
             if spec.libraries and (spec.needs is None or spec.needs(params, exists, environ)):
                 wanted.extend(lib for lib in spec.libraries if lib not in wanted)
         if 'docker' in wanted and 'distutils' not in imported and tuple(version[:2]) < (3, 12):
-            # The Docker SDK 5 (Debian 12) imports distutils; setuptools' stand-in for it costs about
-            # 0.15 s of CPU per run, Python's own (3.11 and older; gone in 3.12) almost nothing.
-            # A user's setting wins.
-            environ.setdefault('SETUPTOOLS_USE_DISTUTILS', 'stdlib')
+            bypass_distutils_shim(environ, meta_path)
         loaded = []
         for name in wanted:
             try:

@@ -43,13 +43,21 @@ def test_certificates_and_kubernetes_libraries_and_missing_ones():
     assert seen == []
 
 
-def test_python_311_uses_its_own_distutils_for_the_docker_sdk_unless_the_user_chose():
-    def run(environ, version, imported=()):
-        HEALTH.preload(['containers'], {}, importer=lambda name: None, exists=lambda path: True,
-                       environ=environ, version=version, imported=dict.fromkeys(imported))
-        return environ
+class _Shim:
+    """Stands in for setuptools' DistutilsMetaFinder (its class lives in module _distutils_hack)."""
 
-    assert run({}, (3, 11, 2)) == {'SETUPTOOLS_USE_DISTUTILS': 'stdlib'}
-    assert run({'SETUPTOOLS_USE_DISTUTILS': 'local'}, (3, 11, 2)) == {'SETUPTOOLS_USE_DISTUTILS': 'local'}
-    assert run({}, (3, 12, 1)) == {}  # no distutils in the standard library any more
-    assert run({}, (3, 11, 2), imported=['distutils']) == {}  # already imported: too late to matter
+
+_Shim.__module__ = '_distutils_hack'
+
+
+def test_python_311_takes_setuptools_distutils_shim_off_the_import_path_unless_the_user_chose():
+    def run(environ, version, imported=()):
+        meta_path = ['builtin-finder', _Shim(), 'path-finder']
+        HEALTH.preload(['containers'], {}, importer=lambda name: None, exists=lambda path: True,
+                       environ=environ, version=version, imported=dict.fromkeys(imported), meta_path=meta_path)
+        return [f if isinstance(f, str) else 'shim' for f in meta_path]
+
+    assert run({}, (3, 11, 2)) == ['builtin-finder', 'path-finder']
+    assert run({'SETUPTOOLS_USE_DISTUTILS': 'local'}, (3, 11, 2)) == ['builtin-finder', 'shim', 'path-finder']
+    assert run({}, (3, 12, 1)) == ['builtin-finder', 'shim', 'path-finder']  # no distutils in 3.12's stdlib
+    assert run({}, (3, 11, 2), imported=['distutils']) == ['builtin-finder', 'shim', 'path-finder']  # too late

@@ -1,0 +1,62 @@
+"""On the fleet image (Debian 12: Python 3.11, python3-docker 5, python3-setuptools), the health
+check imports the Docker SDK without setuptools' distutils shim.
+
+setuptools' ``distutils-precedence.pth`` puts its finder on ``sys.meta_path`` at interpreter
+start; ``import docker`` then pulls ``setuptools`` and ``pkg_resources`` in. The module runs on
+the host with only ansible-core's ``module_utils`` (as an AnsiballZ payload has), so the test does
+the same: the collection and a copy of ``ansible/module_utils`` are mounted into a fleet container.
+The control run (a plain ``import docker``) shows the shim is really there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import ansible
+import pytest
+
+from tests.fleet.hosts import fleet_image
+from tests.integration.lib import ROOT
+
+pytestmark = [pytest.mark.fleet, pytest.mark.docker]
+
+PROBE = r'''
+import sys
+from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
+if sys.argv[1] == 'preload':
+    loaded = HEALTH.preload(['containers'], {'docker_host': 'unix:///var/run/docker.sock'})
+else:
+    import docker
+    loaded = ['docker']
+print(sys.version_info[:2] < (3, 12), loaded == ['docker'], 'pkg_resources' in sys.modules, 'setuptools' in sys.modules)
+'''
+
+
+@pytest.fixture(scope='module')
+def payload(tmp_path_factory):
+    """What an AnsiballZ payload holds: ansible's module_utils (no controller code) and ours."""
+    root = tmp_path_factory.mktemp('payload')
+    shutil.copytree(os.path.join(os.path.dirname(ansible.__file__), 'module_utils'), str(root / 'ansible' / 'module_utils'))
+    (root / 'ansible' / '__init__.py').write_text('')
+    (root / 'probe.py').write_text(PROBE)
+    return root
+
+
+def probe(payload, mode):
+    proc = subprocess.run(['docker', 'run', '--rm', '--network', 'none', '-v', '%s:/src:ro' % ROOT,
+                           '-v', '%s:/payload:ro' % payload, '-e', 'PYTHONPATH=/src/.collections:/payload',
+                           fleet_image(), 'python3', '/payload/probe.py', mode],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.split()
+
+
+def test_the_shim_is_there_without_the_bypass(payload):
+    assert probe(payload, 'plain') == ['True', 'True', 'True', 'True']
+
+
+def test_the_health_check_imports_docker_without_setuptools(payload):
+    # Python 3.11, docker imported, and neither pkg_resources nor setuptools loaded
+    assert probe(payload, 'preload') == ['True', 'True', 'False', 'False']
