@@ -86,8 +86,11 @@ COMPAT_STAMP := $(COMPAT_VENV)/.installed
 COMPAT_RUN   := tests/integration/report/test_daily_health_playbook.py::test_local_run_writes_the_four_files_prints_the_path_and_publishes_stats
 
 $(COMPAT_STAMP): requirements-compat.txt
-	@py=$${COMPAT_PYTHON:-$$(command -v python3.12 || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3 2>/dev/null | sort -V | tail -1)}; \
-	if [ -z "$$py" ]; then echo "compat: no Python 3.12 (python3.12 on PATH, pyenv 3.12.x, or COMPAT_PYTHON)" >&2; exit 1; fi; \
+	@py=; for c in $${COMPAT_PYTHON:-} $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3 2>/dev/null | sort -rV) \
+	        $$(command -v python3.12); do \
+		if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then py=$$c; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then echo "compat: no Python 3.12 that runs (pyenv 3.12.x, python3.12 on PATH, or COMPAT_PYTHON)" >&2; exit 1; fi; \
 	if [ ! -x $(COMPAT_VENV)/bin/python ] || ! $(COMPAT_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then \
 		echo "Creating $(COMPAT_VENV) with $$py"; rm -rf $(COMPAT_VENV); "$$py" -m venv $(COMPAT_VENV) || exit 1; \
 	fi

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from tests.unit.compat import patch_module_args
 
 from ansible_collections.cloudos.ops.plugins.modules import cloudos_health, cloudos_security_facts
 
