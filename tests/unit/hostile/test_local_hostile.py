@@ -27,7 +27,7 @@ from tests.unit.plugins.module_utils.sysctl_tree import make_tree
 
 from ansible_collections.cloudos.ops.plugins.action import fleet_report as fleet_action
 from ansible_collections.cloudos.ops.plugins.module_utils import (
-    _common, _docker_daemon as daemon, _docker_prune as prune, _journal as journal, _sysctl, _systemd)
+    _common, _docker_daemon as daemon, _docker_prune as prune, _journal as journal, _systemd)
 from ansible_collections.cloudos.ops.plugins.modules import (
     cloudos_docker_daemon_config, cloudos_docker_prune, cloudos_journal_vacuum, cloudos_sysctl_tune)
 from ansible_collections.cloudos.ops.plugins.plugin_utils import _report_model as R
