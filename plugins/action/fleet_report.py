@@ -149,6 +149,9 @@ class ActionModule(ActionBase):
         del tmp
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
+        if not args['formats']:
+            raise AnsibleActionFail('fleet_report: formats must name at least one of %s (got an empty list)'
+                                    % ', '.join(_report.RENDERERS))
         latest = args['latest_link']
         if latest and ('/' in latest or latest in ('.', '..')):
             raise AnsibleActionFail('fleet_report: latest_link=%r must be a plain file name' % latest)

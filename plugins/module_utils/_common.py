@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat as _stat
 import tempfile
 
 from datetime import datetime, timedelta, timezone
@@ -240,3 +241,74 @@ def write_atomic(path, data, mode=0o644, move=None, tmpdir=None):
             os.unlink(tmp)
         raise
     return path
+
+
+# --------------------------------------------------------------------------- files we are pointed at
+
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class FileCheckError(ValueError):
+    """A file we were pointed at is not what it must be; the message names it."""
+
+
+def has_control(text, allow='\t'):
+    """Whether ``text`` holds a NUL or a control character (other than those in ``allow``)."""
+    return any((ord(ch) < 32 or ord(ch) == 127) and ch not in allow for ch in str(text))
+
+
+def check_file(path, kinds=('file',), max_bytes=MAX_CONFIG_BYTES, under=None, name=None):
+    """``os.stat`` of ``path`` after checking it is what we may read or replace; ``None`` when missing.
+
+    ``kinds``: ``'file'`` (a regular file) and/or ``'link'`` (a symbolic link to a regular
+    file, checked through the link: the result is the target's stat). A directory, a device, a
+    FIFO, a dangling link, a link where ``'link'`` is not allowed, a file larger than
+    ``max_bytes`` or (with ``under``) a path that resolves outside the directory ``under`` raises
+    :class:`FileCheckError` naming ``name`` (the option) and the path.
+    """
+    label = '%s %s' % (name, path) if name else str(path)
+    if has_control(path, allow=''):
+        raise FileCheckError('%s: the path holds a NUL or control character' % label)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FileCheckError('%s: cannot be read (%s)' % (label, exc.strerror or exc))
+    if _stat.S_ISLNK(st.st_mode):
+        if 'link' not in kinds:
+            raise FileCheckError('%s is a symbolic link (to %s); refusing to follow it' % (label, os.readlink(path)))
+        try:
+            st = os.stat(path)
+        except OSError:
+            raise FileCheckError('%s is a symbolic link to %s, which does not exist' % (label, os.readlink(path)))
+    if _stat.S_ISDIR(st.st_mode):
+        raise FileCheckError('%s is a directory, not a file' % label)
+    if not _stat.S_ISREG(st.st_mode):
+        raise FileCheckError('%s is not a regular file' % label)
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise FileCheckError('%s is %s, more than the %s such a file may have' % (
+            label, human_size(st.st_size), human_size(max_bytes)))
+    if under is not None:
+        real, base = os.path.realpath(path), os.path.realpath(under)
+        if os.path.commonpath([real, base]) != base:
+            raise FileCheckError('%s resolves to %s, outside %s' % (label, real, base))
+    return st
+
+
+def read_checked(path, kinds=('file',), max_bytes=MAX_CONFIG_BYTES, under=None, name=None):
+    """The UTF-8 text of a file :func:`check_file` accepts (``None`` when missing); never more than ``max_bytes``."""
+    if check_file(path, kinds, max_bytes, under, name) is None:
+        return None
+    label = '%s %s' % (name, path) if name else str(path)
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
+    except OSError as exc:
+        raise FileCheckError('%s: cannot be read (%s)' % (label, exc.strerror or exc))
+    if max_bytes is not None and len(data) > max_bytes:
+        raise FileCheckError('%s grew past %s while it was read' % (label, human_size(max_bytes)))
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise FileCheckError('%s is not UTF-8 text (byte %d)' % (label, exc.start))

@@ -28,8 +28,9 @@ import shlex
 import tempfile
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _docker
-from ansible_collections.cloudos.ops.plugins.module_utils._common import write_atomic
-from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd
+from ansible_collections.cloudos.ops.plugins.module_utils._common import (
+    FileCheckError, MAX_CONFIG_BYTES, has_control, read_checked, write_atomic)
+from ansible_collections.cloudos.ops.plugins.module_utils._systemd import Systemd, exec_start_from_files
 
 # Flags whose key in daemon.json is a different (plural) word.
 FLAG_TO_KEY = {
@@ -90,7 +91,8 @@ def parse_existing(text, path):
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise DaemonConfigError('%s is not valid JSON (%s); fix it by hand first, it is not overwritten' % (path, exc))
+        where = ('line %d column %d: %s' % (exc.lineno, exc.colno, exc.msg)) if hasattr(exc, 'lineno') else str(exc)
+        raise DaemonConfigError('%s is not valid JSON (%s); fix it by hand first, it is not overwritten' % (path, where))
     if not isinstance(data, dict):
         raise DaemonConfigError('%s does not hold a JSON object' % path)
     return data
@@ -183,11 +185,13 @@ def flags_in_execstart(text):
     return keys
 
 
-def check_conflicts(config, flag_keys):
+def check_conflicts(config, flag_keys, source=None):
+    """``source``: where the flags were read (the unit files), named in the message."""
     both = sorted(set(config) & set(flag_keys))
     if both:
-        return ['%s set both in the file and as a flag of the Docker service; dockerd refuses to start '
-                'with that (remove it from the file or from the service)' % ', '.join(repr(k) for k in both)]
+        return ['%s set both in the file and as a flag of the Docker service%s; dockerd refuses to start '
+                'with that (remove it from the file or from the service)'
+                % (', '.join(repr(k) for k in both), ' (ExecStart in %s)' % source if source else '')]
     return []
 
 
@@ -215,7 +219,7 @@ def validate(system, config, dockerd, service):
     flags = system.service_flags(service)
     if flags is not None:
         used.append('service-flags')
-        errors += check_conflicts(config, flags)
+        errors += check_conflicts(config, flags, getattr(system, 'service_source', None))
     if errors or not (dockerd and '--validate' in help_text):
         return used, errors
     rc, out, err, copy_path = system.validate_copy(dockerd, render(config))
@@ -229,6 +233,9 @@ def validate(system, config, dockerd, service):
 def configure(system, params, check_mode=False):
     """What ``cloudos_docker_daemon_config`` returns; raises :class:`DaemonConfigError`."""
     path = params['path']
+    for name in ('path', 'dockerd', 'service'):
+        if params.get(name) and has_control(params[name], allow=''):
+            raise DaemonConfigError('%s: %r holds a NUL or control character' % (name, params[name]))
     before_text = system.read(path)
     current = parse_existing(before_text, path)
     patch = dict(params['options'])
@@ -265,15 +272,17 @@ def configure(system, params, check_mode=False):
 class ModuleSystem:
     """The host as :func:`configure` sees it, through an ``AnsibleModule``."""
 
-    def __init__(self, module):
+    def __init__(self, module, unit_root='/'):
         self.module = module
+        self.unit_root = unit_root
+        self.service_source = None
 
     def read(self, path):
+        """The file's text (``None`` when missing); a link is read through, anything but a file is refused."""
         try:
-            with open(path, 'r') as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return None
+            return read_checked(path, kinds=('file', 'link'), max_bytes=MAX_CONFIG_BYTES, name='path')
+        except FileCheckError as exc:
+            raise DaemonConfigError('%s; nothing written' % exc)
 
     def run(self, argv):
         return self.module.run_command(argv)
@@ -285,14 +294,27 @@ class ModuleSystem:
         return self.module.get_bin_path(name, opt_dirs=list(opt_dirs))
 
     def executable(self, path):
-        return os.access(path, os.X_OK)
+        try:
+            return os.path.isfile(path) and os.access(path, os.X_OK)
+        except ValueError:  # a NUL in the path
+            return False
 
     def storage_driver(self):
         return _docker.storage_driver(self.module.params, run=self.run, which=self.which)
 
     def service_flags(self, service):
-        text = Systemd(self.run, which=self.which).exec_start(service)
-        return flags_in_execstart(text) if text else None
+        """Config keys on the service's command line: from systemd, else (systemd not running) its unit files."""
+        if not service:
+            return None
+        text = Systemd(self.run, which=self.which).exec_start(service) if self.unit_root == '/' else None
+        if text:
+            self.service_source = None
+            return flags_in_execstart(text)
+        command, files = exec_start_from_files(service, root=self.unit_root)
+        if not command:
+            return None
+        self.service_source = ', '.join(files)
+        return flags_in_execstart(command)
 
     def validate_copy(self, dockerd, text):
         """``dockerd --validate`` on a temporary copy: ``(rc, out, err, copy path)``."""
@@ -308,6 +330,9 @@ class ModuleSystem:
         return self.module.backup_local(path)
 
     def write(self, path, text):
+        """Replace the file atomically; a symbolic link stays, its target is replaced."""
+        if os.path.islink(path):
+            path = os.path.realpath(path)
         directory = os.path.dirname(path) or '.'
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)

@@ -29,7 +29,7 @@ import json
 from datetime import timedelta
 
 from ansible_collections.cloudos.ops.plugins.module_utils._common import (
-    DurationError, human_size, parse_duration, parse_time, rfc3339 as iso, utcnow)
+    DurationError, has_control, human_size, parse_duration, parse_time, rfc3339 as iso, utcnow)
 
 KINDS = ('images', 'containers', 'networks', 'volumes', 'build_cache')
 SCOPES = ('dangling_images', 'unused_images', 'stopped_containers', 'unused_networks', 'unused_volumes', 'build_cache')
@@ -37,6 +37,7 @@ DEFAULT_SCOPE = ('dangling_images', 'build_cache')
 # Networks Docker creates itself and never lets anyone remove.
 PREDEFINED_NETWORKS = ('bridge', 'host', 'none', 'ingress', 'docker_gwbridge')
 STOPPED_STATES = ('created', 'exited', 'dead')
+MAX_TIMEOUT = 86400
 
 
 class PruneError(Exception):
@@ -112,6 +113,16 @@ def _image_tags(raw):
     return [t for t in (raw.get('RepoTags') or []) if t and t != '<none>:<none>']
 
 
+def _count(value):
+    """A reference count the engine gave (a non-negative integer), else -1: unknown."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else -1
+
+
+def _raw_text(value):
+    """How an unreadable engine field is shown in a reason: ``missing`` or its value."""
+    return 'missing' if value is None else json.dumps(value)[:60]
+
+
 def _image(raw):
     size = _size(raw.get('Size'))
     shared = raw.get('SharedSize')
@@ -120,9 +131,11 @@ def _image(raw):
         'tags': _image_tags(raw),
         'digests': [d for d in (raw.get('RepoDigests') or []) if d and d != '<none>@<none>'],
         'created': parse_time(raw.get('Created')),
+        'created_raw': raw.get('Created'),
         'size': size,
         'bytes': size - shared if isinstance(shared, int) and 0 <= shared <= size else size,
-        'containers': raw.get('Containers') if isinstance(raw.get('Containers'), int) else -1,
+        'containers': _count(raw.get('Containers')),
+        'containers_raw': raw.get('Containers'),
         'parent': raw.get('ParentId') or '',
         'labels': raw.get('Labels') or {},
     }
@@ -143,6 +156,7 @@ def _container(raw):
         'state': (raw.get('State') or '').lower(),
         'status': raw.get('Status') or '',
         'created': parse_time(raw.get('Created')),
+        'created_raw': raw.get('Created'),
         'bytes': _size(raw.get('SizeRw')),
         'labels': raw.get('Labels') or {},
         'networks': networks,
@@ -151,16 +165,18 @@ def _container(raw):
 
 
 def _volume(raw):
-    usage = raw.get('UsageData') or {}
+    usage = raw.get('UsageData') if isinstance(raw.get('UsageData'), dict) else {}
     refs = usage.get('RefCount')
     return {'id': raw.get('Name') or '', 'name': raw.get('Name') or '', 'driver': raw.get('Driver') or '',
-            'created': parse_time(raw.get('CreatedAt')), 'bytes': _size(usage.get('Size')),
-            'refcount': refs if isinstance(refs, int) else -1, 'labels': raw.get('Labels') or {}}
+            'created': parse_time(raw.get('CreatedAt')), 'created_raw': raw.get('CreatedAt'),
+            'bytes': _size(usage.get('Size')), 'refcount': _count(refs), 'refcount_raw': refs,
+            'labels': raw.get('Labels') or {}}
 
 
 def _network(raw):
     return {'id': raw.get('Id') or '', 'name': raw.get('Name') or '', 'driver': raw.get('Driver') or '',
-            'scope': raw.get('Scope') or '', 'created': parse_time(raw.get('Created')), 'bytes': 0,
+            'scope': raw.get('Scope') or '', 'created': parse_time(raw.get('Created')),
+            'created_raw': raw.get('Created'), 'bytes': 0,
             'labels': raw.get('Labels') or {}}
 
 
@@ -168,6 +184,7 @@ def _build_record(raw):
     return {'id': raw.get('ID') or raw.get('Id') or '', 'type': raw.get('Type') or '',
             'description': raw.get('Description') or '', 'created': parse_time(raw.get('CreatedAt')),
             'last_used': parse_time(raw.get('LastUsedAt')) or parse_time(raw.get('CreatedAt')),
+            'created_raw': raw.get('LastUsedAt') if raw.get('LastUsedAt') is not None else raw.get('CreatedAt'),
             'bytes': _size(raw.get('Size')), 'in_use': bool(raw.get('InUse')), 'shared': bool(raw.get('Shared'))}
 
 
@@ -176,8 +193,26 @@ NORMALIZERS = {'images': _image, 'containers': _container, 'volumes': _volume, '
 
 
 def normalize(kind, raw_list):
-    """The engine's records of one kind (``/system/df``, ``/containers/json``, ``/networks``), normalised."""
-    return [NORMALIZERS[kind](raw) for raw in raw_list or []]
+    """The engine's records of one kind (``/system/df``, ``/containers/json``, ``/networks``), normalised.
+
+    Records that are not objects are left out (nothing can be removed that has no id); use
+    :func:`unreadable` to know whether any was.
+    """
+    if not isinstance(raw_list, (list, tuple)):
+        return []
+    return [NORMALIZERS[kind](raw) for raw in raw_list if isinstance(raw, dict)]
+
+
+def unreadable(raw_list):
+    """Why a list the engine returned cannot be trusted to be complete, or None."""
+    if raw_list is None:
+        return None
+    if not isinstance(raw_list, (list, tuple)):
+        return 'the engine answered %s instead of a list' % _raw_text(raw_list)
+    bad = [r for r in raw_list if not isinstance(r, dict)]
+    if bad:
+        return 'the engine answered %d record(s) that are not objects (%s)' % (len(bad), _raw_text(bad[0]))
+    return None
 
 
 # --------------------------------------------------------------------------- planning
@@ -203,6 +238,13 @@ def _too_young(moment, cutoff):
     return cutoff is not None and moment is not None and moment > cutoff
 
 
+def _age_unknown(item, cutoff, field='Created'):
+    """With ``older_than``, an item whose age cannot be read stays: it is not proven old."""
+    if cutoff is None or item.get('created' if field != 'LastUsedAt' else 'last_used') is not None:
+        return None
+    return 'age unknown (%s is %s): not proven older than older_than' % (field, _raw_text(item.get('created_raw')))
+
+
 def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names=None, now=None):
     """Exactly what a prune with this scope removes.
 
@@ -221,6 +263,17 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
     images = normalize('images', inventory.get('images'))
     containers = normalize('containers', inventory.get('containers'))
     every_container = normalize('containers', inventory.get('all_containers')) if inventory.get('all_containers') is not None else containers
+    # Whether every container is known with what it uses; if not, no image, volume or network
+    # is proven unused.
+    listing = inventory.get('all_containers') if inventory.get('all_containers') is not None else inventory.get('containers')
+    users_unknown = inventory.get('containers_error') or unreadable(listing)
+    if users_unknown:
+        users_unknown = 'containers could not be listed (%s): not proven unused' % users_unknown
+    else:
+        nameless = [c for c in every_container if not c['id'] or not c['image_id']]
+        if nameless:
+            users_unknown = ('a container\'s %s is unknown (%s): not proven unused'
+                             % ('id' if not nameless[0]['id'] else 'image', nameless[0]['name'] or 'no name'))
     volumes = normalize('volumes', inventory.get('volumes'))
     networks = normalize('networks', inventory.get('networks'))
     cache = normalize('build_cache', inventory.get('build_cache'))
@@ -246,7 +299,7 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
             return 'excluded by name pattern %s' % pattern
         if _too_young(item['created'], cutoff):
             return 'created %s, newer than older_than' % iso(item['created'])
-        return None
+        return _age_unknown(item, cutoff, 'CreatedAt' if 'refcount' in item else 'Created')
 
     # Containers first: removing a stopped container frees the images, networks and volumes
     # it holds only if it is removed, so "in use" below counts the containers that stay.
@@ -254,7 +307,9 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
     if 'stopped_containers' in scope:
         for item in containers:
             reason = None
-            if item['state'] not in STOPPED_STATES:
+            if not item['id']:
+                reason = 'no id in the engine\'s answer'
+            elif item['state'] not in STOPPED_STATES:
                 reason = 'state %s' % (item['state'] or 'unknown')
             else:
                 reason = common_reason(item, item['names'])
@@ -273,6 +328,12 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
             reason = None
             if dangling_only and item['tags']:
                 reason = 'tagged %s' % ', '.join(item['tags'])
+            elif not item['id']:
+                reason = 'no id in the engine\'s answer'
+            elif users_unknown:
+                reason = users_unknown
+            elif item['containers'] < 0:
+                reason = 'container count unknown (Containers is %s): not proven unused' % _raw_text(item['containers_raw'])
             elif item['id'] in used_images:
                 reason = 'used by a container'
             elif item['containers'] > 0 and not (removed_containers and _only_removed_users(item, every_container, removed_containers)):
@@ -296,7 +357,14 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
     if 'unused_volumes' in scope:
         used_volumes = set(name for item in staying for name in item['volumes'])
         for item in volumes:
-            if item['name'] in used_volumes:
+            if not item['name']:
+                reason = 'no name in the engine\'s answer'
+            elif users_unknown:
+                reason = users_unknown
+            elif item['refcount'] < 0:
+                reason = ('reference count unknown (UsageData.RefCount is %s): not proven unused'
+                          % _raw_text(item['refcount_raw']))
+            elif item['name'] in used_volumes:
                 reason = 'used by a container'
             elif item['refcount'] > 0 and not _only_removed_volume_users(item, every_container, removed_containers):
                 reason = 'used by %d container(s)' % item['refcount']
@@ -309,8 +377,9 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
         for item in networks:
             in_use = item['name'] in used_networks or item['id'] in used_networks
             decide('networks', item, 'predefined network' if item['name'] in PREDEFINED_NETWORKS else
+                   'no id in the engine\'s answer' if not item['id'] else
                    'swarm network' if item['scope'] == 'swarm' else
-                   'used by a container' if in_use else common_reason(item, [item['name']]))
+                   users_unknown or ('used by a container' if in_use else common_reason(item, [item['name']])))
 
     if 'build_cache' in scope:
         for item in cache:
@@ -319,8 +388,12 @@ def plan(inventory, scope=None, older_than=0, exclude_labels=None, exclude_names
                 reason = 'in use by a build'
             elif item['shared']:
                 reason = 'shared with an image (removing it frees nothing)'
+            elif not item['id']:
+                reason = 'no id in the engine\'s answer'
             elif _too_young(item['last_used'], cutoff):
                 reason = 'last used %s, newer than older_than' % iso(item['last_used'])
+            else:
+                reason = _age_unknown(item, cutoff, 'LastUsedAt')
             decide('build_cache', item, reason)
 
     total = sum(i['bytes'] for k in KINDS for i in remove[k])
@@ -454,14 +527,22 @@ class DockerEngine:
 
     def inventory(self):
         df = self.client.df() or {}
-        return {
+        if not isinstance(df, dict):
+            raise PruneError('Docker engine at %s: /system/df answered %s, not an object' % (self.url, _raw_text(df)))
+        out = {
             'images': df.get('Images') or [],
             'containers': df.get('Containers') or [],
             'volumes': df.get('Volumes') or [],
             'build_cache': df.get('BuildCache') or [],
-            'all_containers': self.client.containers(all=True),
             'networks': self.client.networks(),
         }
+        try:
+            out['all_containers'] = self.client.containers(all=True)
+        except self.errors.APIError as exc:
+            # Without the list of containers no image, volume or network is proven unused.
+            out['all_containers'] = None
+            out['containers_error'] = '/containers/json: %s' % exc
+        return out
 
     def _status(self, exc):
         response = getattr(exc, 'response', None)
@@ -544,6 +625,12 @@ def check_params(params):
     parse_label_rules(params['exclude_labels'])
     if params['timeout'] <= 0:
         raise PruneError('timeout must be a positive number of seconds, got %r' % params['timeout'])
+    if params['timeout'] > MAX_TIMEOUT:
+        raise PruneError('timeout must be at most %d seconds (a day), got %r' % (MAX_TIMEOUT, params['timeout']))
+    for name in ('exclude_labels', 'exclude_names', 'image_inventory'):
+        for value in params.get(name) or []:
+            if has_control(value, allow=''):
+                raise PruneError('%s: %r holds a NUL or control character' % (name, value))
 
 
 def _all_ids(removed):

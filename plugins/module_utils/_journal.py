@@ -12,8 +12,11 @@ oldest first (by sequence number within one sequence, else by the head time in t
 removed until the first file that is within every limit - newer than ``vacuum_time``, total
 usage of the directory (active files included) at most ``vacuum_size``, at most
 ``vacuum_files`` files left. Usage is the allocated size (``st_blocks * 512``), as journald counts.
-The real run is journalctl's; the module compares the files before and after to report what
-was actually removed.
+Archived files without entries (shorter than a header, or ``n_entries`` 0) are removed
+whatever the limits, as journald does. The real run is journalctl's, one
+``journalctl --directory=<dir>`` per directory the plan measured (so it acts on exactly what
+was previewed, never on the system journal instead); the module compares the files before
+and after to report what was actually removed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.cloudos.ops.plugins.module_utils._common import human_size
+from ansible_collections.cloudos.ops.plugins.module_utils._common import MAX_DURATION, has_control, human_size
 
 _ARCHIVED = re.compile(r'^(?P<prefix>.+)@(?P<seqid>[0-9a-f]{32})-(?P<seqnum>[0-9a-f]{16})-(?P<realtime>[0-9a-f]{16})\.journal$')
 _CORRUPTED = re.compile(r'^(?P<prefix>.+)@(?P<realtime>[0-9a-f]{16})-(?P<random>[0-9a-f]{16})\.journal~$')
@@ -34,6 +37,9 @@ _SPAN_UNITS = [
 ]
 _SPAN = re.compile(r'(\d+(?:\.\d+)?)\s*([A-Za-z]*)')
 DIRECTORIES = ('/var/log/journal', '/run/log/journal')
+MAX_SIZE = 2 ** 63 - 1
+MAX_FILES = 2 ** 31 - 1
+MAX_SPAN = MAX_DURATION
 
 
 class JournalError(Exception):
@@ -147,12 +153,15 @@ def plan_directory(files, now_usec, vacuum_size=None, vacuum_files=None, vacuum_
             entry.update(info)
             entry['kind'] = kind
             candidates.append(entry)
-    total = sum(i['bytes'] for i in active) + sum(i['bytes'] for i in candidates)
     if not vacuum_size and not vacuum_files and not vacuum_time:
-        return [], total
+        return [], sum(i['bytes'] for i in active) + sum(i['bytes'] for i in candidates)
+    # journald always removes an archived file without entries, whatever the limits.
+    empty = [i for i in candidates if i.get('empty')]
+    candidates = [i for i in candidates if not i.get('empty')]
+    total = sum(i['bytes'] for i in active) + sum(i['bytes'] for i in candidates)
     limit_usec = now_usec - int(vacuum_time * 1000000) if vacuum_time else None
     ordered = _sorted(candidates)
-    remove = []
+    remove = _sorted(empty)
     for index, item in enumerate(ordered):
         left = len(active) + len(ordered) - index
         if ((limit_usec is None or item['realtime'] >= limit_usec)
@@ -182,6 +191,24 @@ def plan(directories, now_usec, vacuum_size=None, vacuum_files=None, vacuum_time
     return out
 
 
+# Where journald reads a file's entry count (``Header.n_entries``), and the smallest header.
+_N_ENTRIES_OFFSET = 152
+_HEADER_BYTES = 264
+
+
+def _empty(path, st):
+    """Whether journald counts an archived file as empty (and removes it whatever the limits)."""
+    if st.st_size < _HEADER_BYTES:
+        return True
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(_N_ENTRIES_OFFSET)
+            count = handle.read(8)
+    except OSError:
+        return False
+    return len(count) == 8 and count == b'\0' * 8
+
+
 def scan(roots=DIRECTORIES):
     """``{directory: [{name, path, bytes}]}`` for every journal directory under ``roots``.
 
@@ -206,7 +233,10 @@ def scan(roots=DIRECTORIES):
                     continue
                 if not os.path.isfile(path) or os.path.islink(path):
                     continue
-                files.append({'name': name, 'path': path, 'bytes': st.st_blocks * 512})
+                entry = {'name': name, 'path': path, 'bytes': st.st_blocks * 512}
+                if classify(name)[0] in ('archived', 'corrupted') and _empty(path, st):
+                    entry['empty'] = True
+                files.append(entry)
             if files:
                 found[directory] = files
     return found
@@ -223,14 +253,36 @@ def vacuum_args(vacuum_size=None, vacuum_files=None, vacuum_time=None):
     return args
 
 
+def vacuum_commands(journalctl, found, params):
+    """One ``journalctl --directory=<dir> --vacuum-*`` per journal directory :func:`scan` found.
+
+    The real run acts on exactly the directories the plan measured (``found``), never on the
+    system journal when other ``directories`` were given; nothing found, nothing run.
+    """
+    limits = vacuum_args(params['vacuum_size'], params['vacuum_files'], params['vacuum_time'])
+    return [[journalctl, '--directory=%s' % directory] + limits for directory in sorted(found)]
+
+
 def check_params(params):
     """``(size, span)`` from the module's options, or JournalError naming the bad one."""
+    for name in ('vacuum_size', 'vacuum_time'):
+        if params[name] is not None and has_control(params[name], allow=''):
+            raise JournalError('%s: %r holds a NUL or control character' % (name, params[name]))
+    for directory in params.get('directories') or []:
+        if has_control(directory, allow='') or not os.path.isabs(directory):
+            raise JournalError('directories: %r must be an absolute path without control characters' % (directory,))
     size = parse_size(params['vacuum_size'])
     span = parse_timespan(params['vacuum_time'])
     if params['vacuum_files'] is not None and params['vacuum_files'] < 1:
         raise JournalError('vacuum_files must be at least 1, got %r' % params['vacuum_files'])
+    if params['vacuum_files'] is not None and params['vacuum_files'] > MAX_FILES:
+        raise JournalError('vacuum_files must be at most %d, got %r' % (MAX_FILES, params['vacuum_files']))
     if size is not None and size <= 0:
         raise JournalError('vacuum_size must be more than 0, got %r' % params['vacuum_size'])
+    if size is not None and size > MAX_SIZE:
+        raise JournalError('vacuum_size must be at most 8E (journald\'s limit), got %r' % params['vacuum_size'])
+    if span is not None and span > MAX_SPAN:
+        raise JournalError('vacuum_time must be at most 100 years, got %r' % params['vacuum_time'])
     return size, span
 
 
@@ -260,15 +312,17 @@ def vacuum(params, limits, journalctl, run, now_usec, check_mode=False, diff_mod
     planned = plan(before, now_usec, size, params['vacuum_files'], span)
     out = dict(changed=False, usage_before=planned['usage'], directories=planned['directories'])
     if not check_mode:
-        argv = [journalctl] + vacuum_args(params['vacuum_size'], params['vacuum_files'], params['vacuum_time'])
-        rc, stdout, stderr = run(argv)
-        if rc != 0:
-            raise JournalError('%s failed (rc %d): %s' % (' '.join(argv), rc, (stderr or stdout).strip()), out)
+        output = []
+        for argv in vacuum_commands(journalctl, before, params):
+            rc, stdout, stderr = run(argv)
+            output.append((stderr or '') + (stdout or ''))
+            if rc != 0:
+                raise JournalError('%s failed (rc %d): %s' % (' '.join(argv), rc, (stderr or stdout).strip()), out)
         after = scan(params['directories'])
         removed = _removed(before, after)
         out.update(removed=removed, bytes_freed=sum(r['bytes'] for r in removed),
                    usage_after=sum(f['bytes'] for files in after.values() for f in files),
-                   journalctl_output=(stderr or '') + (stdout or ''))
+                   journalctl_output=''.join(output))
     else:
         planned_paths = set(r['path'] for r in planned['remove'])
         after = dict((d, [f for f in files if f['path'] not in planned_paths]) for d, files in before.items())

@@ -22,7 +22,8 @@ import os
 import re
 import stat
 
-from ansible_collections.cloudos.ops.plugins.module_utils._common import write_atomic
+from ansible_collections.cloudos.ops.plugins.module_utils._common import (
+    FileCheckError, MAX_CONFIG_BYTES, has_control, read_checked, write_atomic)
 
 # The guide's "Performance Optimization" values (memory and network parts).
 GUIDE_PROFILE = {
@@ -65,6 +66,17 @@ HEADER = ('# Managed by cloudos.ops.cloudos_sysctl_tune: local edits are overwri
 
 _INT_RE = re.compile(r'^-?[0-9]+$')
 
+# The only sysfs attributes the module writes, hence the only ones a state file may name.
+SYSFS_PATHS = (
+    re.compile(r'^/sys/devices/system/cpu/cpu[0-9]+/cpufreq/scaling_governor$'),
+    re.compile(r'^/sys/devices/system/cpu/cpufreq/boost$'),
+    re.compile(r'^/sys/devices/system/cpu/intel_pstate/no_turbo$'),
+    re.compile(r'^/sys/block/(?!\.\.?/)[A-Za-z0-9][A-Za-z0-9_.:+!-]*/queue/(?:scheduler|read_ahead_kb)$'),
+)
+STATE_KEYS = ('version', 'sysctl', 'sysfs')
+STATE_VERSION = 1
+MAX_READ_AHEAD_KB = 4 * 1024 * 1024
+
 
 class TuneError(Exception):
     """Invalid input or a failed change; the message is meant for the user as is."""
@@ -79,7 +91,7 @@ def normalize_key(key):
     (``net.ipv4.conf.eth0/1.rp_filter`` for the VLAN interface ``eth0.1``), the form
     sysctl(8) prints and sysctl.d(5) reads back into the same path.
     """
-    if not isinstance(key, str) or not key.strip():
+    if not isinstance(key, str) or not key.strip() or has_control(key, allow=''):
         raise TuneError('settings: key %r is not a sysctl name' % (key,))
     key = key.strip()
     slash, dot = key.find('/'), key.find('.')
@@ -106,6 +118,8 @@ def format_value(value, where='settings'):
         raise TuneError('%s: value %r has an unsupported type %s' % (where, value, type(value).__name__))
     if '\n' in value.strip() or '\r' in value:
         raise TuneError('%s: value %r spans several lines' % (where, value))
+    if has_control(value, allow='\t\n'):
+        raise TuneError('%s: value %r holds a NUL or control character' % (where, value))
     text = ' '.join(value.split())
     if not text:
         raise TuneError('%s: value %r is empty' % (where, value))
@@ -300,7 +314,17 @@ def _state_content(state):
 
 
 def load_state(system, state_file):
-    text = system.read_file(state_file)
+    """The state file's record, validated: only keys and paths this module writes, plain values.
+
+    A symbolic link, a directory, a file over 1 MiB, text that is not UTF-8 or JSON, another
+    schema, an entry naming anything but a sysctl key or one of :data:`SYSFS_PATHS`, or a value
+    with a control character is a :class:`TuneError` naming the file (and the entry).
+    """
+    try:
+        text = read_checked(system.path(state_file), kinds=('file',), max_bytes=MAX_CONFIG_BYTES)
+    except FileCheckError as exc:
+        raise TuneError('state_file %s; it records the values to restore, fix or remove it; nothing changed'
+                        % str(exc).replace(system.path(state_file), state_file))
     if text is None:
         return None
     try:
@@ -310,9 +334,40 @@ def load_state(system, state_file):
                         'fix or remove it' % (state_file, exc))
     if not isinstance(data, dict):
         raise TuneError('state_file %s does not hold a JSON object' % state_file)
+    _check_state(state_file, data)
     data.setdefault('sysctl', {})
     data.setdefault('sysfs', {})
     return data
+
+
+def _check_state(state_file, data):
+    def refuse(problem):
+        raise TuneError('state_file %s: %s; nothing changed (this module writes only sysctl keys and %s)'
+                        % (state_file, problem, 'CPU frequency and block queue attributes under /sys'))
+    unknown = sorted(str(k) for k in data if k not in STATE_KEYS)
+    if unknown:
+        refuse('not a cloudos_sysctl_tune state file (unknown key(s) %s)' % ', '.join(repr(k) for k in unknown))
+    if data.get('version', STATE_VERSION) != STATE_VERSION:
+        refuse('schema version %r, this module reads version %d' % (data.get('version'), STATE_VERSION))
+    for kind in ('sysctl', 'sysfs'):
+        entries = data.get(kind, {})
+        if not isinstance(entries, dict):
+            refuse('%s must be an object of name to value, got %s' % (kind, type(entries).__name__))
+        for key, value in entries.items():
+            where = '%s entry %r' % (kind, key)
+            if not isinstance(value, str) or not value.strip():
+                refuse('%s has the value %r, not a text value' % (where, value))
+            if has_control(value, allow=''):
+                refuse('%s has a value with a NUL or control character (%r)' % (where, value))
+            if kind == 'sysctl':
+                try:
+                    relpath, _name = normalize_key(key)
+                except TuneError:
+                    refuse('%s is not a sysctl name' % where)
+                if relpath.startswith('/'):
+                    refuse('%s is not a sysctl name' % where)
+            elif not any(p.match(key) for p in SYSFS_PATHS) or '/../' in key or '/./' in key:
+                refuse('%s is not a path this module writes' % where)
 
 
 def _new_state(previous):
@@ -551,6 +606,8 @@ def _plan_block(system, result, scheduler, read_ahead, pattern, exclude, sysfs_w
         if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 0:
             raise TuneError('read_ahead_kb: %r is not a non-negative integer' % (read_ahead,))
         page_kb = page_kb or max(1, os.sysconf('SC_PAGE_SIZE') // 1024)
+        if read_ahead > MAX_READ_AHEAD_KB:
+            raise TuneError('read_ahead_kb: %r is more than %d (4 GiB)' % (read_ahead, MAX_READ_AHEAD_KB))
         if read_ahead % page_kb:
             raise TuneError('read_ahead_kb: %r is not a multiple of the page size (%d KiB); the kernel would round it'
                             % (read_ahead, page_kb))
@@ -771,6 +828,12 @@ PLAN_OPTIONS = ('settings', 'profile', 'cpu_governor', 'cpu_boost', 'io_schedule
 
 def plan_from_params(system, params):
     """The module's one decision: validate ``params`` beyond the argument spec and plan. Touches nothing."""
+    for name in FILE_OPTIONS + ('root', 'cpu_governor', 'io_scheduler', 'block_devices'):
+        if params.get(name) and has_control(params[name], allow=''):
+            raise TuneError('%s: %r holds a NUL or control character' % (name, params[name]))
+    for name in ('sysctl_file', 'state_file', 'udev_rules_file'):
+        if not os.path.isabs(params[name]):
+            raise TuneError('%s: %r must be an absolute path' % (name, params[name]))
     unit = params['systemd_unit']
     if '/' in unit or not unit.endswith('.service'):
         raise TuneError('systemd_unit: %r must be a unit file name ending in .service' % unit)

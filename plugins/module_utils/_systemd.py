@@ -173,3 +173,98 @@ class Systemd:
         except SystemdError as exc:
             return False, 'systemctl daemon-reload failed: %s' % exc.detail
         return True, 'reloaded'
+
+
+# --------------------------------------------------------------------------- unit files on disk
+
+def _logical_lines(text):
+    """Lines of a unit file with ``\\`` continuations joined; comments and blank lines left out."""
+    lines, pending = [], ''
+    for raw in _text(text).splitlines():
+        line = raw.strip()
+        if not pending and (not line or line[0] in '#;'):
+            continue
+        if line.endswith('\\'):
+            pending += line[:-1] + ' '
+            continue
+        lines.append(pending + line)
+        pending = ''
+    if pending:
+        lines.append(pending)
+    return lines
+
+
+def parse_exec_start(texts):
+    """The ``ExecStart`` command lines that result from unit file texts read in order (main file, then drop-ins).
+
+    systemd's rules: only ``[Service]`` counts; each assignment adds a command, an empty
+    ``ExecStart=`` clears the list; the prefixes ``-@:+!`` are dropped. Pure: no file access.
+    """
+    commands = []
+    for text in texts:
+        section = None
+        for line in _logical_lines(text):
+            if line.startswith('[') and line.endswith(']'):
+                section = line[1:-1].strip()
+                continue
+            key, sep, value = line.partition('=')
+            if not sep or section != 'Service' or key.strip() != 'ExecStart':
+                continue
+            value = value.strip()
+            if not value:
+                commands = []
+                continue
+            commands.append(value.lstrip('-@:+!').strip())
+    return commands
+
+
+def unit_file_texts(unit, root='/', dirs=UNIT_DIRS, max_bytes=1024 * 1024):
+    """``[(path, text)]`` of ``unit``'s file (the first of ``dirs`` that has it) and its drop-ins.
+
+    Drop-ins (``<dir>/<unit>.d/*.conf`` of every directory) come in file name order, a name in
+    an earlier directory hiding the same name in a later one, as systemd reads them. Files are
+    read below ``root`` (``/`` on a host); unreadable, oversized or non-UTF-8 ones are left out.
+    """
+    unit = unit_name(unit)
+
+    def below(path):
+        return os.path.join(root, path.lstrip('/'))
+
+    def read(path):
+        try:
+            if os.path.getsize(path) > max_bytes:
+                return None
+            with open(path, 'rb') as handle:
+                return handle.read().decode('utf-8')
+        except (OSError, ValueError):
+            return None
+
+    found = []
+    for directory in dirs:
+        path = below(os.path.join(directory, unit))
+        if os.path.isfile(path):
+            text = read(path)
+            if text is not None:
+                found.append((path, text))
+                break
+    dropins = {}
+    for directory in dirs:
+        folder = below(os.path.join(directory, unit + '.d'))
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith('.conf'))
+        except (OSError, ValueError):
+            continue
+        for name in names:
+            dropins.setdefault(name, os.path.join(folder, name))
+    for name in sorted(dropins):
+        text = read(dropins[name])
+        if text is not None:
+            found.append((dropins[name], text))
+    return found
+
+
+def exec_start_from_files(unit, root='/', dirs=UNIT_DIRS):
+    """``(command line, [files read])`` of ``unit``'s last ``ExecStart`` from its unit files; ``(None, files)`` if none."""
+    texts = unit_file_texts(unit, root, dirs)
+    commands = parse_exec_start(t for _p, t in texts)
+    return (commands[-1] if commands else None), [p for p, _t in texts]

@@ -26,7 +26,10 @@ description:
     containers would disappear from view) unless O(allow_storage_driver_change=true).
 options:
   path:
-    description: The daemon configuration file.
+    description:
+      - The daemon configuration file. A symbolic link is updated through the link (the link stays, its target
+        is replaced atomically); a directory, a file over 1 MiB, text that is not UTF-8 or invalid JSON (named with
+        its line and column) is an error and nothing is written.
     type: path
     default: /etc/docker/daemon.json
   options:
@@ -44,6 +47,8 @@ options:
   service:
     description:
       - systemd unit whose C(ExecStart) flags must not be repeated in the file. Empty to skip the check.
+      - Where systemd is not running, the C(ExecStart) is read from the unit file and its drop-ins
+        (C(/etc/systemd/system/docker.service.d/*.conf)) as systemd would combine them.
     type: str
     default: docker.service
   allow_storage_driver_change:

@@ -47,6 +47,9 @@ options:
     description:
       - Remove only items created (build cache - last used) longer ago than this, for example V(24h), V(7d), V(1w).
         Empty means any age.
+      - An item whose age the engine does not give (a missing, zero or unreadable creation time) is kept and listed
+        in RV(kept) with the reason. Whatever O(older_than), an image, volume or network whose use cannot be read (no
+        container count or reference count, or containers that cannot be listed) is kept too.
     type: str
     default: ''
   exclude_labels:

@@ -13,7 +13,8 @@ version_added: 0.1.0
 author: cloudos.ops contributors (@cloudos)
 description:
   - Runs C(journalctl --vacuum-time/--vacuum-size/--vacuum-files), the guide's weekly C(journalctl --vacuum-time=7d),
-    and reports the journal's disk usage before and after, the archived files removed and the bytes freed.
+    once per journal directory found under O(directories) (C(journalctl --directory=...)), so the real run acts on
+    exactly the directories the check-mode plan measured, and reports the journal's disk usage before and after, the archived files removed and the bytes freed.
   - In check mode nothing is removed; the module lists the archived journal files that would be removed and the
     bytes that frees, following journald's own vacuum rules per journal directory (only archived and corrupted
     files, oldest first, until the first file within every limit; active files are never removed but count towards

@@ -124,6 +124,10 @@ options:
     description:
       - Root-only JSON file recording the values found before the first change. Use one state file per
         set of managed files.
+      - It is read as untrusted input - a symbolic link, a directory, a file over 1 MiB, invalid JSON, another
+        schema, an entry other than a sysctl key or the C(/sys) CPU frequency and block queue attributes this
+        module writes, or a value with a control character is an error naming the file and the entry, and
+        nothing is changed.
     type: path
     default: /var/lib/cloudos-ops/sysctl-tune.json
   root:

@@ -171,11 +171,25 @@ def verdict(summary):
 
 # --------------------------------------------------------------------------- normalisation
 
+def _word(value, allowed):
+    """``value`` as one of ``allowed`` when its meaning is clear (``CRITICAL`` -> ``critical``), else None."""
+    if isinstance(value, str) and value.strip().lower() in allowed:
+        return value.strip().lower()
+    return None
+
+
+def _not_understood(check, value):
+    """The finding that says a status was not understood (and is counted as critical)."""
+    return {'check': text(check), 'severity': CRITICAL,
+            'message': 'The status %s was not understood; it is counted as critical.' % json.dumps(value, default=str)[:80],
+            'action': 'Look at this check on the host: the module answered a status the report does not know.'}
+
+
 def _finding(raw, check=None):
     if not isinstance(raw, dict):
         raw = {'message': text(raw)}
-    severity = raw.get('severity') if raw.get('severity') in SEVERITIES else (
-        WARNING if raw.get('severity') is None else 'info')
+    # No severity is a warning; an unknown one (``Critical``, ``fatal``) is never shown lower than critical.
+    severity = WARNING if raw.get('severity') is None else (_word(raw.get('severity'), SEVERITIES) or CRITICAL)
     finding = {
         'check': text(raw.get('check') or check or ''),
         'severity': severity,
@@ -191,12 +205,14 @@ def _finding(raw, check=None):
 def _check(name, raw):
     if not isinstance(raw, dict):
         raw = {'status': raw}
-    status = raw.get('status')
+    status = _word(raw.get('status'), CHECK_STATUSES)
     summary = text(raw.get('summary'))
-    if status not in CHECK_STATUSES:
-        summary = ('unrecognised status %r; %s' % (status, summary)).rstrip('; ')
-        status = WARNING
-    findings = [_finding(f, name) for f in (raw.get('findings') or [])]
+    findings = [_finding(f, name) for f in (raw.get('findings') if isinstance(raw.get('findings'), list) else [])]
+    if status is None:
+        # Changed deliberately (issue 13, rule 5): an unknown status is critical, not a warning.
+        summary = ('status %s not understood; %s' % (json.dumps(raw.get('status'), default=str)[:80], summary)).rstrip('; ')
+        status = CRITICAL
+        findings.insert(0, _not_understood(name, raw.get('status')))
     metrics = raw.get('metrics')
     return {
         'status': status,
@@ -221,7 +237,8 @@ def _checks(raw):
 
 def host_entry(host, status=None, checks=None, findings=None, thresholds=None, checked_at=None,
                duration_ms=None, error=None):
-    """A normalised host entry. ``status`` is raised to the worst of its checks."""
+    """A normalised host entry. ``status`` is raised to the worst of its checks; an unknown one is critical."""
+    raw_status = status
     checks = _checks(checks)
     if findings is None:
         flat = []
@@ -230,8 +247,10 @@ def host_entry(host, status=None, checks=None, findings=None, thresholds=None, c
         findings = flat
     else:
         findings = [_finding(f) for f in findings]
-    if status not in HOST_STATUSES:
-        status = None
+    unknown = status is not None and _word(status, HOST_STATUSES) is None
+    status = CRITICAL if unknown else _word(status, HOST_STATUSES)
+    if unknown:
+        findings.insert(0, _not_understood('status', raw_status))
     computed = worst_status([c['status'] for c in checks.values()], default=OK)
     if status is None:
         status = computed
@@ -294,7 +313,14 @@ def normalize_result(host, result, key='health'):
                           findings=[{'check': key, 'severity': CRITICAL,
                                      'message': 'The check failed: %s' % msg, 'action': ACTION_ERROR}])
     status = data.get('status')
-    entry = host_entry(host, status if status in (OK, WARNING, CRITICAL) else None,
+    if not data or (status is None and not data.get('checks') and not data.get('findings')):
+        return host_entry(host, ERROR, error='the check returned an empty %r result' % key,
+                          findings=[{'check': key, 'severity': CRITICAL,
+                                     'message': 'The check returned an empty result: nothing says this host is fine.',
+                                     'action': ACTION_ERROR}])
+    if _word(status, (SKIPPED, ABSENT)):
+        status = None
+    entry = host_entry(host, status,
                        checks=data.get('checks'), findings=data.get('findings'),
                        thresholds=data.get('thresholds'), checked_at=data.get('checked_at'),
                        duration_ms=data.get('duration_ms'))

@@ -127,3 +127,23 @@ def test_write_atomic_failure_keeps_the_old_file_and_no_temporary(tmp_path):
         c.write_atomic(str(target), b'new', move=broken)
     assert target.read_text() == 'old'
     assert os.listdir(tmp_path) == ['conf']
+
+
+def test_read_checked_refuses_what_is_not_a_small_utf8_file(tmp_path):
+    good = tmp_path / 'a.json'
+    good.write_text('{"a": 1}')
+    assert c.read_checked(str(good), name='path') == '{"a": 1}'
+    assert c.read_checked(str(tmp_path / 'missing')) is None
+    big = tmp_path / 'big'
+    big.write_bytes(b' ' * 11)
+    with pytest.raises(c.FileCheckError, match=r'^path .*big is 11.00 Bytes, more than the 10.00 Bytes'):
+        c.read_checked(str(big), max_bytes=10, name='path')
+    (tmp_path / 'bin').write_bytes(b'ab\xff')
+    with pytest.raises(c.FileCheckError, match=r'is not UTF-8 text \(byte 2\)'):
+        c.read_checked(str(tmp_path / 'bin'))
+    with pytest.raises(c.FileCheckError, match='is a directory'):
+        c.read_checked(str(tmp_path))
+    with pytest.raises(c.FileCheckError, match='NUL or control character'):
+        c.read_checked(str(good) + '\x00')
+    assert c.has_control('a\x00b') and c.has_control('\x1b[0m') and not c.has_control('a\tb')
+    assert c.has_control('a\tb', allow='')

@@ -155,7 +155,7 @@ class Journalctl:
 
     def __call__(self, argv):
         self.calls.append(argv)
-        if argv[1].startswith('--vacuum'):
+        if any(a.startswith('--vacuum') for a in argv[1:]):
             if self.rc:
                 return self.rc, '', 'Failed to vacuum\n'
             if self.victim:
@@ -179,7 +179,9 @@ def test_vacuum_real_run_reports_what_journalctl_removed(tmp_path):
     args, old = _tree(tmp_path)
     run = Journalctl(old)
     out = journal.vacuum(args, journal.check_params(args), 'journalctl', run, NOW)
-    assert run.calls[0] == ['journalctl', '--vacuum-time=1d']
+    # Changed deliberately (issue 13, rule 2): the real run vacuums the directory the plan
+    # measured, not the system journal.
+    assert run.calls[0] == ['journalctl', '--directory=%s' % old.parent, '--vacuum-time=1d']
     assert out['changed'] is True and out['removed'] == [{'path': str(old), 'bytes': out['bytes_freed']}]
     assert 'diff' not in out and out['msg'].startswith('removed 1 archived journal file(s)')
     assert 'Deleted archived journal' in out['journalctl_output']
@@ -189,6 +191,8 @@ def test_vacuum_real_run_reports_what_journalctl_removed(tmp_path):
 
 def test_vacuum_failure_carries_the_result_so_far(tmp_path):
     args, old = _tree(tmp_path)
-    with pytest.raises(journal.JournalError, match=r'journalctl --vacuum-time=1d failed \(rc 1\): Failed to vacuum') as info:
+    # Changed deliberately (issue 13, rule 2): the failing command names the directory.
+    with pytest.raises(journal.JournalError, match=r'journalctl --directory=\S+ --vacuum-time=1d failed \(rc 1\): '
+                       r'Failed to vacuum') as info:
         journal.vacuum(args, journal.check_params(args), 'journalctl', Journalctl(old, rc=1), NOW)
     assert info.value.result['changed'] is False and info.value.result['usage_before'] > 0 and old.exists()

@@ -142,10 +142,11 @@ def test_host_status_is_raised_to_its_worst_check():
     assert R.normalize_result('x', result)['status'] == 'critical'
 
 
-def test_unknown_check_status_is_shown_as_warning_not_dropped():
+def test_unknown_check_status_is_counted_as_critical_not_dropped():
+    # Changed deliberately (issue 13, rule 5): an unknown status was shown as a warning.
     result = S.health('x', 'ok', {'odd': {'status': 'purple', 'summary': 'hm'}}, [])
     check = R.normalize_result('x', result)['checks']['odd']
-    assert check['status'] == 'warning'
+    assert check['status'] == 'critical'
     assert 'purple' in check['summary']
 
 
