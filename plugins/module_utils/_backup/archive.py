@@ -28,9 +28,12 @@ import subprocess
 import tarfile
 import threading
 
-from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
+from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError, open_regular
 
 CHUNK = 1 << 20
+# Restored files are written sparse: a block of this size holding only zeros becomes a hole.
+HOLE = 1 << 16
+_ZEROS = bytes(HOLE)
 
 
 def find_compressor(preference='auto', search=None):
@@ -290,7 +293,7 @@ def estimate_size(source, exclude=None):
     return total, count
 
 
-def write_tree(sink, index_file, source, exclude=None, warnings=None):
+def write_tree(sink, index_file, source, exclude=None, warnings=None, top=None):
     """Write ``source`` (a directory or a single file) as a tar stream into ``sink``.
 
     Members are named ``<basename>/...``. One JSON line per member goes to ``index_file``.
@@ -306,7 +309,7 @@ def write_tree(sink, index_file, source, exclude=None, warnings=None):
     tar = tarfile.open(fileobj=_Sequential(sink), mode='w', format=tarfile.PAX_FORMAT)
     tar.copybufsize = CHUNK
     try:
-        for full, arc, rel in walk_source(source):
+        for full, arc, rel in walk_source(source, top):
             if rel and skipped_dirs and any(rel.startswith(d + '/') for d in skipped_dirs):
                 continue
             if rel and _excluded(rel, exclude):
@@ -391,7 +394,7 @@ def _inside(base, link, top):
 
 def read_index(path):
     """Yield the records of an index file."""
-    with open(path, 'rb') as handle:
+    with open_regular(path) as handle:
         for line in handle:
             if line.strip():
                 yield json.loads(line.decode('utf-8', 'surrogateescape'))
@@ -408,7 +411,7 @@ class DecompressedReader(object):
         self.stream = None
 
     def __enter__(self):
-        self._file = open(self.path, 'rb')
+        self._file = open_regular(self.path)
         if self._compressor:
             # A streaming pipe from the decompressor: run_command() would buffer the whole output.
             cmd = [self._compressor, '-d', '-c']
@@ -476,7 +479,7 @@ class _ForwardReader(object):
             if not count:
                 raise tarfile.ReadError('unexpected end of data')
             size -= count
-            _write_all(fd, view[:count])
+            _write_sparse(fd, view[:count])
 
     def tell(self):
         return self._pos
@@ -582,6 +585,7 @@ def extract_stream(stream, staging, top, allow_external_symlinks=False, owners=T
                     reader.copy_to(fd, info.offset_data, info.size, buffer)
                 else:
                     _copy_sparse(tar.extractfile(info), fd)
+                os.ftruncate(fd, info.size)
                 # Owner, mode and time through the open descriptor: no second path lookup.
                 _apply_meta(fd, info, names, owners)
             finally:
@@ -612,12 +616,26 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+def _write_sparse(fd, data):
+    """Write ``data`` at the file position, leaving a hole for every HOLE bytes of zeros.
+
+    The caller sets the final size (``os.ftruncate``), so a file ending in a hole has its length.
+    """
+    view = memoryview(data)
+    for start in range(0, len(view), HOLE):
+        block = view[start:start + HOLE]
+        if len(block) == HOLE and block == _ZEROS:
+            os.lseek(fd, HOLE, os.SEEK_CUR)
+        else:
+            _write_all(fd, block)
+
+
 def _copy_sparse(source, fd):
     while True:
         data = source.read(CHUNK)
         if not data:
             return
-        _write_all(fd, data)
+        _write_sparse(fd, data)
 
 
 def _create(target):
