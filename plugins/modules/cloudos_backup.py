@@ -40,8 +40,8 @@ description:
     and removed; C(--diff) shows it.
   - V(pruned) applies O(retention) without writing a new set (V(present) applies it after the new set).
     Only complete sets count; the newest complete set and the set this run wrote are never deleted. A set dated
-    in the future is kept, reported (RV(retention.future)) and not counted; a set whose manifest is damaged is
-    never counted nor deleted (its age cannot be proven), only reported (RV(retention.ignored)).
+    in the future is kept, reported (C(future) in RV(retention)) and not counted; a set whose manifest is damaged is
+    never counted nor deleted (its age cannot be proven), only reported (C(ignored) in RV(retention)).
 options:
   state:
     description: What to do.
@@ -65,7 +65,7 @@ options:
     description:
       - V(present) - absolute paths (directories or files) to back up. Defaults to C(/etc/cloudos) and
         C(/opt/cloudos/config).
-      - A path that is a symlink to a directory is backed up as that directory's content (RV(backup.sources)
+      - A path that is a symlink to a directory is backed up as that directory's content (RV(backup)
         says C(symlink_to)); a restore writes into the directory the link points to and keeps the link.
       - Refused before anything is written - pseudo-filesystems (C(/proc), C(/sys), C(/dev), C(/run), anything on
         or holding a C(proc), C(sysfs), C(cgroup), ... mount), a path holding O(dest) and a path inside O(dest).

@@ -184,8 +184,16 @@ def _check_source(number, src, archives, taken):
             raise ValueError('%s.name %r is not an absolute, normalised path' % (where, name))
         if root != (os.path.basename(name) or 'root'):
             raise ValueError('%s.root %r does not match its name %r' % (where, root, name))
-    elif kind == 'volume' and not _VOLUME_RE.match(name):
-        raise ValueError('%s.name %r is not a Docker volume name' % (where, name))
+    elif kind == 'volume':
+        if not _VOLUME_RE.match(name):
+            raise ValueError('%s.name %r is not a Docker volume name' % (where, name))
+        if not isinstance(src.get('driver'), (str, type(None))):
+            raise ValueError('%s.driver %r is not a string' % (where, src.get('driver')))
+        for key in ('labels', 'options'):
+            value = src.get(key) or {}
+            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in value.items()):
+                raise ValueError('%s.%s is not an object of strings' % (where, key))
     # Archive names follow from the source names (archive_names): an edited name no longer matches.
     expected = archive_names('system', 'state', taken) if kind == 'system_state' else archive_names(kind, name, taken)
     if (src['archive'], src['index']) != expected:

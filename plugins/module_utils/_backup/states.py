@@ -36,12 +36,10 @@ def _strings(name, value):
         yield name, value
     elif isinstance(value, (list, tuple)):
         for number, item in enumerate(value):
-            for found in _strings('%s[%d]' % (name, number), item):
-                yield found
+            yield from _strings('%s[%d]' % (name, number), item)
     elif isinstance(value, dict):
         for key, item in value.items():
-            for found in _strings('%s.%s' % (name, key), item):
-                yield found
+            yield from _strings('%s.%s' % (name, key), item)
 
 
 def check_params(params):

@@ -17,7 +17,7 @@ from unittest import mock
 
 import pytest
 
-from tests.unit.compat import patch_module_args
+from tests.unit.plugins.modules import test_cloudos_backup as module_tests
 
 from ansible_collections.cloudos.ops.plugins.modules import cloudos_backup
 from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, retention, sets
@@ -27,18 +27,10 @@ UTC = datetime.timezone.utc
 
 
 def run(args, capsys, check=False, diff=False):
-    """The module's result, with the warnings it gave under ``warnings``."""
-    args = dict(args)
-    if check:
-        args['_ansible_check_mode'] = True
-    if diff:
-        args['_ansible_diff'] = True
+    """The module's result (see the module's own tests), with the warnings it gave under ``warnings``."""
     warned = []
-    with patch_module_args(args):
-        with mock.patch.object(cloudos_backup.AnsibleModule, 'warn', lambda _self, text, **_kw: warned.append(text)):
-            with pytest.raises(SystemExit):
-                cloudos_backup.main()
-    result = json.loads(capsys.readouterr().out)
+    with mock.patch.object(cloudos_backup.AnsibleModule, 'warn', lambda _self, text, **_kw: warned.append(text)):
+        result = module_tests.run(args, capsys, check=check, diff=diff)
     result['warnings'] = warned
     return result
 
@@ -157,6 +149,9 @@ BAD_MANIFESTS = [
     ('root dotdot', _set(('sources', 0, 'root'), '..'), "sources[0].root '..' is not a single name"),
     ('volume name', lambda d: d['sources'][0].update(kind='volume', name='../x'), "'../x' is not a Docker volume"),
     ('duplicate', lambda d: d['sources'].append(dict(d['sources'][0])), "repeats path '/srv/app'"),
+    ('volume labels', lambda d: d['sources'][0].update(kind='volume', name='v1', labels=['x']),
+     'sources[0].labels is not an object of strings'),
+    ('volume driver', lambda d: d['sources'][0].update(kind='volume', name='v1', driver=5), 'sources[0].driver 5'),
     ('warnings dict', _set(('warnings',), {}), 'warnings is not a list'),
 ]
 
@@ -283,8 +278,8 @@ def test_future_dated_set_does_not_steer_retention(tmp_path, src, capsys):
     res = run(args, capsys)
     assert not res.get('failed') and os.path.isdir(str(dest / 'today')) and os.path.isdir(str(dest / 'future'))
     assert [d['id'] for d in res['retention']['delete']] == ['a'] == [d['id'] for d in check['retention']['delete']]
-    assert res['retention']['future'] == ['future'] and any('set future is dated in the future' in w
-                                                          for w in res['warnings'])
+    assert res['retention']['future'] == ['future']
+    assert any('set future is dated in the future' in w for w in res['warnings'])
     keep = dict((k['id'], k['reasons']) for k in res['retention']['keep'])
     assert 'newest' in keep['today'] and 'written by this run' in keep['today']
     latest = run({'dest': str(dest), 'state': 'verified', 'backup_id': 'latest'}, capsys)
