@@ -400,15 +400,51 @@ def read_index(path):
                 yield json.loads(line.decode('utf-8', 'surrogateescape'))
 
 
-class DecompressedReader(object):
-    """Context manager giving a readable stream of the decompressed archive."""
+class _HashingSource(object):
+    """A readable file that hashes what is read from it (the compressed bytes on their way in)."""
 
-    def __init__(self, path, compressor=None):
+    def __init__(self, handle, sha):
+        self._handle = handle
+        self._sha = sha
+
+    def read(self, count=-1):
+        data = self._handle.read(count)
+        self._sha.update(data)
+        return data
+
+
+class DecompressedReader(object):
+    """Context manager giving a readable stream of the decompressed archive.
+
+    With ``sha256``, the compressed bytes are hashed as they are read and :meth:`finish`
+    raises BackupError unless they are exactly the bytes that were verified.
+    """
+
+    def __init__(self, path, compressor=None, sha256=None):
         self.path = path
         self._compressor = compressor
+        self._expected = sha256
+        self._sha = hashlib.sha256()
         self._proc = None
+        self._feeder = None
         self._file = None
         self.stream = None
+
+    def _feed(self):
+        source = _HashingSource(self._file, self._sha)
+        try:
+            while True:
+                data = source.read(CHUNK)
+                if not data:
+                    break
+                self._proc.stdin.write(data)
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+        finally:
+            try:
+                self._proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
 
     def __enter__(self):
         self._file = open_regular(self.path)
@@ -417,29 +453,39 @@ class DecompressedReader(object):
             cmd = [self._compressor, '-d', '-c']
             if os.path.basename(self._compressor) == 'pigz':
                 cmd[1:1] = ['-p', '1']  # decompression is serial anyway; pigz's helper threads only add work
-            self._proc = subprocess.Popen(cmd, stdin=self._file, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                                           stderr=subprocess.PIPE, bufsize=CHUNK, close_fds=True)
+            self._feeder = threading.Thread(target=self._feed, name='cloudos-restore-feed')
+            self._feeder.daemon = True
+            self._feeder.start()
             self.stream = self._proc.stdout
         else:
-            self.stream = gzip.GzipFile(fileobj=self._file, mode='rb')
+            self.stream = gzip.GzipFile(fileobj=_HashingSource(self._file, self._sha), mode='rb')
         return self
 
     def finish(self):
-        """Drain and check the decompressor's exit status."""
+        """Drain, check the decompressor's exit status and that the bytes read are the ones verified."""
+        while self.stream.read(CHUNK):
+            pass
         if self._proc is not None:
-            while self.stream.read(CHUNK):
-                pass
+            self._feeder.join()
             err = self._proc.stderr.read()
             code = self._proc.wait()
             if code != 0:
                 raise BackupError('%s: decompression failed (%s)' % (self.path, err.decode('utf-8', 'replace').strip()
                                                                      or 'status %d' % code))
+        else:
+            self._sha.update(self._file.read())
+        if self._expected and self._sha.hexdigest() != self._expected:
+            raise BackupError('%s changed after it was verified (sha256 %s, manifest says %s)'
+                              % (self.path, self._sha.hexdigest(), self._expected))
 
     def __exit__(self, *exc):
         if self._proc is not None:
             if self._proc.poll() is None:
                 self._proc.kill()
             self._proc.wait()
+            self._feeder.join()
             self._proc.stdout.close()
             self._proc.stderr.close()
         self._file.close()

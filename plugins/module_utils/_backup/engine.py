@@ -802,8 +802,11 @@ def _swap_into_place(staged, target):
     os.replace(staged, target)
 
 
-def extract_to_target(archive_path, top, target, compressor, allow_external_symlinks=False):
-    """Extract an archive into a staging directory next to ``target`` and swap it into place."""
+def extract_to_target(archive_path, top, target, compressor, allow_external_symlinks=False, sha256=None):
+    """Extract an archive into a staging directory next to ``target`` and swap it into place.
+
+    With ``sha256``, nothing is swapped in unless the archive read is the one that was verified.
+    """
     parent, base = os.path.split(target.rstrip('/'))
     if not os.path.isdir(parent):
         os.makedirs(parent, 0o700)
@@ -813,7 +816,7 @@ def extract_to_target(archive_path, top, target, compressor, allow_external_syml
         shutil.rmtree(staging)
     os.mkdir(staging, 0o700)
     try:
-        with arch.DecompressedReader(archive_path, compressor) as reader:
+        with arch.DecompressedReader(archive_path, compressor, sha256) as reader:
             counts = arch.extract_stream(reader.stream, staging, top, allow_external_symlinks)
             reader.finish()
         staged = os.path.join(staging, top)
@@ -881,7 +884,8 @@ def restore(params, host, check_mode=False, diff_mode=False):
             started = time.time()
             try:
                 entry['counts'] = extract_to_target(os.path.join(item['path'], src['archive']), src['root'],
-                                                    tgt['target'], compressor, allow_ext)
+                                                    tgt['target'], compressor, allow_ext,
+                                                    item['manifest']['archives'][src['archive']]['sha256'])
             except arch.UnsafeMember as exc:
                 raise BackupError('%s: %s; %s was left untouched' % (src['archive'], exc, tgt['target']))
             except OSError as exc:

@@ -571,3 +571,23 @@ def test_garbage_options_fail_cleanly_before_writing(tmp_path, src, capsys, over
     assert res['failed'] is True and message in res['msg'], res['msg']
     assert 'Traceback' not in res['msg'] and 'exception' not in res
     assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize('compressor', ['python', 'gzip'])
+def test_archive_swapped_after_verify_is_not_restored(tmp_path, src, capsys, compressor):
+    """Restore hashes the bytes it reads: an archive changed after verification never reaches the target."""
+    dest = tmp_path / 'b'
+    backup(capsys, dest, [src])
+    archive = [n for n in os.listdir(str(dest / 's1')) if n.endswith('.tar.gz')][0]
+    program = None if compressor == 'python' else shutil.which(compressor)
+    if compressor != 'python' and not program:
+        pytest.skip('%s is not installed' % compressor)
+    (src / 'conf' / 'app.yml').write_text('live\n')
+    live = listing(src)
+    with pytest.raises(BackupError) as err:
+        engine.extract_to_target(str(dest / 's1' / archive), 'app', str(src), program, sha256='0' * 64)
+    assert 'changed after it was verified' in str(err.value) and archive in str(err.value)
+    assert listing(src) == live and sorted(os.listdir(str(src.parent))) == ['app']
+    engine.extract_to_target(str(dest / 's1' / archive), 'app', str(src), program,
+                             sha256=json.load(open(manifest_path(dest, 's1')))['archives'][archive]['sha256'])
+    assert (src / 'conf' / 'app.yml').read_text() == 'listen: 8080\n'
