@@ -588,6 +588,7 @@ def test_archive_swapped_after_verify_is_not_restored(tmp_path, src, capsys, com
         engine.extract_to_target(str(dest / 's1' / archive), 'app', str(src), program, sha256='0' * 64)
     assert 'changed after it was verified' in str(err.value) and archive in str(err.value)
     assert listing(src) == live and sorted(os.listdir(str(src.parent))) == ['app']
-    engine.extract_to_target(str(dest / 's1' / archive), 'app', str(src), program,
-                             sha256=json.load(open(manifest_path(dest, 's1')))['archives'][archive]['sha256'])
+    with open(manifest_path(dest, 's1')) as handle:
+        digest = json.load(handle)['archives'][archive]['sha256']
+    engine.extract_to_target(str(dest / 's1' / archive), 'app', str(src), program, sha256=digest)
     assert (src / 'conf' / 'app.yml').read_text() == 'listen: 8080\n'
