@@ -23,15 +23,25 @@ description:
   - Archives keep modes, owners, modification times, symlinks, hard links and empty directories. Data is
     streamed (memory stays flat whatever the size); C(pigz) or C(gzip) compresses in a separate process when
     installed. Files of a set are mode C(0600), directories C(0700), owned by root.
-  - V(verified) recomputes every checksum of one set (or of all complete sets) and reports mismatches.
+  - A set is untrusted input. C(MANIFEST.json) (at most 8 MiB of UTF-8 JSON, a regular file) is checked before
+    use - its format version, the type of every field, every archive a source reads is a plain file name listed
+    with its checksum, every path source is absolute and normalised and its archive name follows from it (an
+    edited source name does not match its archive any more). A set whose manifest fails these checks is reported
+    by file name and passed over; the other sets keep working. Archives are read as regular files inside the
+    set, never through a symlink.
+  - V(verified) recomputes every checksum of one set (or of all complete sets) and reports mismatches. Without
+    O(backup_id), a set with a damaged manifest is listed as a set that does not verify.
   - V(restored) verifies the set first and refuses one that does not verify, before touching anything. Each
     tree is extracted into a staging directory next to its target with member checks of our own (absolute
     names, C(..), links leaving the tree, device files and members under a symlink are refused), then swapped
     into place, so the target ends up exactly as in the backup (files not in the backup are removed). A target
-    that already matches is left alone. C(--check) lists what would be created, changed and removed; C(--diff)
-    shows it.
+    that already matches is left alone. Files are written sparse (runs of zeros become holes). A target that is
+    C(/), on a pseudo-filesystem or holds O(dest) is refused. C(--check) lists what would be created, changed
+    and removed; C(--diff) shows it.
   - V(pruned) applies O(retention) without writing a new set (V(present) applies it after the new set).
-    Only complete sets count; the newest complete set is never deleted.
+    Only complete sets count; the newest complete set and the set this run wrote are never deleted. A set dated
+    in the future is kept, reported (C(future) in RV(retention)) and not counted; a set whose manifest is damaged is
+    never counted nor deleted (its age cannot be proven), only reported (C(ignored) in RV(retention)).
 options:
   state:
     description: What to do.
@@ -46,7 +56,7 @@ options:
     description:
       - Name of the set. A single path component of letters, digits, C(.), C(_), C(+), C(-).
       - For V(present), defaults to the UTC time (C(20240131T020000Z)); re-running with an existing id is a no-op
-        unless O(force=true).
+        unless O(force=true). V(latest) and V(all) (in any case) are reserved and refused.
       - For V(verified), omit it to verify every complete set, or use V(latest).
       - For V(restored), omit it (or use V(latest)) to restore the newest set that verifies; sets that do not
         verify are passed over with a warning.
@@ -55,6 +65,10 @@ options:
     description:
       - V(present) - absolute paths (directories or files) to back up. Defaults to C(/etc/cloudos) and
         C(/opt/cloudos/config).
+      - A path that is a symlink to a directory is backed up as that directory's content (RV(backup)
+        says C(symlink_to)); a restore writes into the directory the link points to and keeps the link.
+      - Refused before anything is written - pseudo-filesystems (C(/proc), C(/sys), C(/dev), C(/run), anything on
+        or holding a C(proc), C(sysfs), C(cgroup), ... mount), a path holding O(dest) and a path inside O(dest).
       - V(restored) - restore only these paths of the set (default - every path and volume of the set).
     type: list
     elements: path
@@ -247,7 +261,8 @@ retention:
   returned: when O(retention) has a rule
   type: dict
   sample: {"keep": [{"id": "20240131", "time": "2024-01-31T02:00:03Z", "reasons": ["newest", "daily 2024-01-31"]}],
-           "delete": [{"id": "20231201", "time": "2023-12-01T02:00:02Z"}]}
+           "delete": [{"id": "20231201", "time": "2023-12-01T02:00:02Z"}], "future": [],
+           "ignored": [{"id": "20231101", "reason": "/backup/cloudos/20231101/MANIFEST.json is not valid JSON: ..."}]}
 verified:
   description: Per set checked, whether it verifies, how many files were hashed, the mismatches
     (file and problem) and files in the set directory that the manifest does not list.
@@ -316,7 +331,10 @@ def main():
     try:
         result = states.run(module.params, host, check_mode=module.check_mode, diff_mode=module._diff)
     except BackupError as exc:
-        module.fail_json(**states.failure(exc))
+        failed = states.failure(exc)
+        for warning in failed.pop('warnings', []) or []:
+            module.warn(warning)
+        module.fail_json(**failed)
     for warning in result.pop('warnings', []) or []:
         module.warn(warning)
     module.exit_json(**result)

@@ -28,9 +28,12 @@ import subprocess
 import tarfile
 import threading
 
-from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
+from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError, open_regular
 
 CHUNK = 1 << 20
+# Restored files are written sparse: a block of this size holding only zeros becomes a hole.
+HOLE = 1 << 16
+_ZEROS = bytes(HOLE)
 
 
 def find_compressor(preference='auto', search=None):
@@ -290,7 +293,7 @@ def estimate_size(source, exclude=None):
     return total, count
 
 
-def write_tree(sink, index_file, source, exclude=None, warnings=None):
+def write_tree(sink, index_file, source, exclude=None, warnings=None, top=None):
     """Write ``source`` (a directory or a single file) as a tar stream into ``sink``.
 
     Members are named ``<basename>/...``. One JSON line per member goes to ``index_file``.
@@ -306,7 +309,7 @@ def write_tree(sink, index_file, source, exclude=None, warnings=None):
     tar = tarfile.open(fileobj=_Sequential(sink), mode='w', format=tarfile.PAX_FORMAT)
     tar.copybufsize = CHUNK
     try:
-        for full, arc, rel in walk_source(source):
+        for full, arc, rel in walk_source(source, top):
             if rel and skipped_dirs and any(rel.startswith(d + '/') for d in skipped_dirs):
                 continue
             if rel and _excluded(rel, exclude):
@@ -391,52 +394,98 @@ def _inside(base, link, top):
 
 def read_index(path):
     """Yield the records of an index file."""
-    with open(path, 'rb') as handle:
+    with open_regular(path) as handle:
         for line in handle:
             if line.strip():
                 yield json.loads(line.decode('utf-8', 'surrogateescape'))
 
 
-class DecompressedReader(object):
-    """Context manager giving a readable stream of the decompressed archive."""
+class _HashingSource(object):
+    """A readable file that hashes what is read from it (the compressed bytes on their way in)."""
 
-    def __init__(self, path, compressor=None):
+    def __init__(self, handle, sha):
+        self._handle = handle
+        self._sha = sha
+
+    def read(self, count=-1):
+        data = self._handle.read(count)
+        self._sha.update(data)
+        return data
+
+
+class DecompressedReader(object):
+    """Context manager giving a readable stream of the decompressed archive.
+
+    With ``sha256``, the compressed bytes are hashed as they are read and :meth:`finish`
+    raises BackupError unless they are exactly the bytes that were verified.
+    """
+
+    def __init__(self, path, compressor=None, sha256=None):
         self.path = path
         self._compressor = compressor
+        self._expected = sha256
+        self._sha = hashlib.sha256()
         self._proc = None
+        self._feeder = None
         self._file = None
         self.stream = None
 
+    def _feed(self):
+        source = _HashingSource(self._file, self._sha)
+        try:
+            while True:
+                data = source.read(CHUNK)
+                if not data:
+                    break
+                self._proc.stdin.write(data)
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+        finally:
+            try:
+                self._proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+
     def __enter__(self):
-        self._file = open(self.path, 'rb')
+        self._file = open_regular(self.path)
         if self._compressor:
             # A streaming pipe from the decompressor: run_command() would buffer the whole output.
             cmd = [self._compressor, '-d', '-c']
             if os.path.basename(self._compressor) == 'pigz':
                 cmd[1:1] = ['-p', '1']  # decompression is serial anyway; pigz's helper threads only add work
-            self._proc = subprocess.Popen(cmd, stdin=self._file, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                                           stderr=subprocess.PIPE, bufsize=CHUNK, close_fds=True)
+            self._feeder = threading.Thread(target=self._feed, name='cloudos-restore-feed')
+            self._feeder.daemon = True
+            self._feeder.start()
             self.stream = self._proc.stdout
         else:
-            self.stream = gzip.GzipFile(fileobj=self._file, mode='rb')
+            self.stream = gzip.GzipFile(fileobj=_HashingSource(self._file, self._sha), mode='rb')
         return self
 
     def finish(self):
-        """Drain and check the decompressor's exit status."""
+        """Drain, check the decompressor's exit status and that the bytes read are the ones verified."""
+        while self.stream.read(CHUNK):
+            pass
         if self._proc is not None:
-            while self.stream.read(CHUNK):
-                pass
+            self._feeder.join()
             err = self._proc.stderr.read()
             code = self._proc.wait()
             if code != 0:
                 raise BackupError('%s: decompression failed (%s)' % (self.path, err.decode('utf-8', 'replace').strip()
                                                                      or 'status %d' % code))
+        else:
+            self._sha.update(self._file.read())
+        if self._expected and self._sha.hexdigest() != self._expected:
+            raise BackupError('%s changed after it was verified (sha256 %s, manifest says %s)'
+                              % (self.path, self._sha.hexdigest(), self._expected))
 
     def __exit__(self, *exc):
         if self._proc is not None:
             if self._proc.poll() is None:
                 self._proc.kill()
             self._proc.wait()
+            self._feeder.join()
             self._proc.stdout.close()
             self._proc.stderr.close()
         self._file.close()
@@ -476,7 +525,7 @@ class _ForwardReader(object):
             if not count:
                 raise tarfile.ReadError('unexpected end of data')
             size -= count
-            _write_all(fd, view[:count])
+            _write_sparse(fd, view[:count])
 
     def tell(self):
         return self._pos
@@ -582,6 +631,7 @@ def extract_stream(stream, staging, top, allow_external_symlinks=False, owners=T
                     reader.copy_to(fd, info.offset_data, info.size, buffer)
                 else:
                     _copy_sparse(tar.extractfile(info), fd)
+                os.ftruncate(fd, info.size)
                 # Owner, mode and time through the open descriptor: no second path lookup.
                 _apply_meta(fd, info, names, owners)
             finally:
@@ -612,12 +662,26 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+def _write_sparse(fd, data):
+    """Write ``data`` at the file position, leaving a hole for every HOLE bytes of zeros.
+
+    The caller sets the final size (``os.ftruncate``), so a file ending in a hole has its length.
+    """
+    view = memoryview(data)
+    for start in range(0, len(view), HOLE):
+        block = view[start:start + HOLE]
+        if len(block) == HOLE and block == _ZEROS:
+            os.lseek(fd, HOLE, os.SEEK_CUR)
+        else:
+            _write_all(fd, block)
+
+
 def _copy_sparse(source, fd):
     while True:
         data = source.read(CHUNK)
         if not data:
             return
-        _write_all(fd, data)
+        _write_sparse(fd, data)
 
 
 def _create(target):

@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -77,26 +78,104 @@ class DestLock(object):
 # --------------------------------------------------------------------------------------------
 # sources
 # --------------------------------------------------------------------------------------------
-def resolve_sources(params, host):
+# Never sources: kernel and runtime views, not data (their content is made up on reading).
+PSEUDO_ROOTS = ('/proc', '/sys', '/dev', '/run')
+PSEUDO_FS = frozenset(('proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'securityfs', 'debugfs',
+                       'tracefs', 'pstore', 'bpf', 'configfs', 'fusectl', 'mqueue', 'hugetlbfs', 'efivarfs',
+                       'autofs', 'binfmt_misc', 'rpc_pipefs', 'nsfs', 'selinuxfs', 'ramfs'))
+MOUNTS = '/proc/self/mounts'
+
+
+def _unescape_mount(field):
+    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), field)
+
+
+def read_mounts(path=MOUNTS):
+    """``[(mount point, fs type)]`` of this host ([] when the table cannot be read)."""
+    try:
+        with open(path, 'r', encoding='utf-8', errors='surrogateescape') as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return []
+    mounts = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3:
+            mounts.append((_unescape_mount(fields[1]), fields[2]))
+    return mounts
+
+
+def _under(path, top):
+    return path == top or path.startswith(top.rstrip('/') + '/')
+
+
+def pseudo_filesystem(real, mounts):
+    """Why ``real`` (a resolved path) is or holds a pseudo-filesystem, or None."""
+    for top in PSEUDO_ROOTS:
+        if _under(real, top):
+            return 'it is under %s' % top
+    found = None
+    for point, fstype in mounts:
+        if _under(real, point) and (found is None or len(point) >= len(found[0])):
+            found = (point, fstype)
+    if found and found[1] in PSEUDO_FS:
+        return 'it is on %s, a %s file system' % (found[0], found[1])
+    for point, fstype in mounts:
+        if fstype in PSEUDO_FS and point != real and _under(point, real):
+            return 'it holds %s, a %s file system (back up the directories beside it instead)' % (point, fstype)
+    return None
+
+
+def check_source_location(option, name, location, dest, mounts):
+    """Refuse a source that is a pseudo-filesystem or overlaps ``dest`` (raises BackupError)."""
+    real = os.path.realpath(location)
+    why = pseudo_filesystem(real, mounts)
+    if why:
+        raise BackupError('%s: %s is not a source to back up: %s' % (option, name, why))
+    real_dest = os.path.realpath(dest)
+    if _under(real_dest, real):
+        raise BackupError('%s: %s holds dest %s; each set would contain the sets before it '
+                          '(put dest elsewhere or back up the directories beside it)' % (option, name, dest))
+    if _under(real, real_dest):
+        raise BackupError('%s: %s is inside dest %s; back up data, not the sets' % (option, name, dest))
+    return real
+
+
+def resolve_sources(params, host, mounts=None):
     """Check every source before anything is written. Returns ``(sources, skipped)``."""
     sources, skipped = [], []
+    dest = params.get('dest') or '/backup/cloudos'
+    mounts = read_mounts() if mounts is None else mounts
+    seen = set()
     for path in params.get('paths') or []:
         if not os.path.isabs(path):
             raise BackupError('paths: %r is not an absolute path' % path)
         norm = os.path.normpath(path)
+        if norm.startswith('//'):
+            norm = '/' + norm.lstrip('/')
+        if norm in seen:
+            raise BackupError('paths: %s is given twice' % norm)
+        seen.add(norm)
         if not os.path.lexists(norm):
             if params.get('missing_source', 'fail') == 'skip':
                 skipped.append({'kind': 'path', 'name': norm, 'reason': 'does not exist'})
                 continue
             raise BackupError('paths: %s does not exist (set missing_source: skip to back up the rest)' % norm)
-        sources.append({'kind': 'path', 'name': norm, 'location': norm, 'root': os.path.basename(norm) or 'root',
-                        'type': 'dir' if os.path.isdir(norm) and not os.path.islink(norm) else 'file'})
+        real = check_source_location('paths', norm, norm, dest, mounts)
+        src = {'kind': 'path', 'name': norm, 'location': norm, 'root': os.path.basename(norm) or 'root',
+               'type': 'dir' if os.path.isdir(norm) else 'file'}
+        if os.path.islink(norm) and os.path.isdir(norm):
+            # Backed up as the directory it points to (its content), under the name given.
+            src['location'] = real
+            src['symlink_to'] = real
+        sources.append(src)
     for name in params.get('docker_volumes') or []:
         info = host.volume(name)
         mountpoint = info['mountpoint']
         if not mountpoint or not os.path.isdir(mountpoint):
             raise BackupError('docker_volumes: the mountpoint %r of volume %r is not a directory on this host '
                               '(remote or rootless engine?)' % (mountpoint, name))
+        check_source_location('docker_volumes', '%s (%s)' % (name, mountpoint), mountpoint, dest, mounts)
         sources.append({'kind': 'volume', 'name': name, 'location': mountpoint, 'root': os.path.basename(mountpoint),
                         'type': 'dir', 'driver': info['driver'], 'labels': info['labels'], 'options': info['options']})
     return sources, skipped
@@ -187,7 +266,7 @@ def _start_again(host, stopped, result):
 # --------------------------------------------------------------------------------------------
 def create_set(params, host, check_mode=False):
     dest = params.get('dest') or '/backup/cloudos'
-    backup_id = sets.validate_backup_id(params.get('backup_id') or sets.default_backup_id())
+    backup_id = sets.validate_backup_id(params.get('backup_id') or sets.default_backup_id(), writing=True)
     policy = ret.validate_policy(params.get('retention'))
     level = int(params.get('compression_level', 6))
     if not 1 <= level <= 9:
@@ -219,7 +298,8 @@ def create_set(params, host, check_mode=False):
         total = 0
         for src in sources:
             size, count = arch.estimate_size(src['location'], params.get('exclude'))
-            estimate.append({'kind': src['kind'], 'name': src['name'], 'bytes': size, 'entries': count})
+            estimate.append(dict({'kind': src['kind'], 'name': src['name'], 'bytes': size, 'entries': count},
+                                 **({'symlink_to': src['symlink_to']} if src.get('symlink_to') else {})))
             total += size
         result['sources'] = estimate
         result['estimated_bytes'] = total
@@ -230,9 +310,12 @@ def create_set(params, host, check_mode=False):
         if existing and not create:
             result['backup'] = _summary(existing[0]['manifest'], existing[0]['path'])
         if policy:
-            after = complete + ([] if existing else [{'id': backup_id, 'time': sets.utcnow()}]) if create else complete
-            result['retention'] = ret.plan_retention([(c['id'], c['time']) for c in after], policy, sets.utcnow())
+            now = sets.utcnow()
+            after = [c for c in complete if c['id'] != backup_id] + [{'id': backup_id, 'time': now}] \
+                if create else complete
+            result['retention'] = plan_retention(after, others, policy, now, protect=[backup_id] if create else ())
             result['changed'] = result['changed'] or bool(result['retention']['delete'])
+            result['warnings'].extend(_retention_warnings(result['retention']))
         return result
     try:
         if not os.path.isdir(dest):
@@ -251,9 +334,11 @@ def create_set(params, host, check_mode=False):
             manifest = _write_set(params, host, dest, backup_id, sources, skipped, items, containers, level, result)
             result['backup'] = _summary(manifest, os.path.join(dest, backup_id))
             result['changed'] = True
-            complete, _others = sets.list_sets(dest)
+            complete, others = sets.list_sets(dest)
         if policy:
-            result['retention'] = apply_retention(dest, complete, policy, check_mode=False)
+            written = [backup_id] if result['changed'] and 'msg' not in result else ()
+            result['retention'] = apply_retention(dest, complete, others, policy, protect=written)
+            result['warnings'].extend(_retention_warnings(result['retention']))
         result['changed'] = bool(result['changed'] or result['cleaned'] or (result.get('retention') or {}).get('delete'))
     return result
 
@@ -262,8 +347,9 @@ def _summary(manifest, path):
     return {'backup_id': manifest['backup_id'], 'path': path, 'created_at': manifest['created_at'],
             'duration_s': manifest.get('duration_s'), 'host': manifest.get('host'),
             'size': sum(meta['size'] for meta in manifest['archives'].values()),
-            'sources': [{'kind': s['kind'], 'name': s['name'], 'archive': s.get('archive'), 'bytes': s.get('bytes'),
-                         'files': s.get('files')} for s in manifest['sources']],
+            'sources': [dict({'kind': s['kind'], 'name': s['name'], 'archive': s.get('archive'), 'bytes': s.get('bytes'),
+                              'files': s.get('files')}, **({'symlink_to': s['symlink_to']} if s.get('symlink_to') else {}))
+                        for s in manifest['sources']],
             'warnings': manifest.get('warnings', [])}
 
 
@@ -285,7 +371,7 @@ def _write_set(params, host, dest, backup_id, sources, skipped, items, container
             archive_name, index_name = sets.archive_names(src['kind'], src['name'], taken)
             counts = _write_archive(os.path.join(work, archive_name), os.path.join(work, index_name), level,
                                     compressor, durable, archives,
-                                    _tree_filler(src['location'], params.get('exclude'), warnings))
+                                    _tree_filler(src['location'], src['root'], params.get('exclude'), warnings))
             entry = dict((k, v) for k, v in src.items() if k != 'location')
             entry.update({'archive': archive_name, 'index': index_name, 'path': src['location']})
             entry.update(counts)
@@ -361,10 +447,10 @@ def _write_archive(archive_path, index_path, level, compressor, durable, archive
     return answer
 
 
-def _tree_filler(location, exclude, warnings):
+def _tree_filler(location, top, exclude, warnings):
     def fill(sink, index):
         buffered = _Buffered(index)
-        counts = arch.write_tree(sink, buffered, location, exclude, warnings)
+        counts = arch.write_tree(sink, buffered, location, exclude, warnings, top=top)
         buffered.flush()
         return counts
     return fill
@@ -401,14 +487,34 @@ class _Buffered(object):
 # --------------------------------------------------------------------------------------------
 # retention
 # --------------------------------------------------------------------------------------------
-def apply_retention(dest, complete, policy, check_mode):
-    planned = ret.plan_retention([(c['id'], c['time']) for c in complete], policy, sets.utcnow())
-    if not check_mode:
-        for item in planned['delete']:
-            path = os.path.join(dest, item['id'])
-            doomed = os.path.join(dest, '.deleting-%s-%d' % (item['id'], os.getpid()))
-            os.rename(path, doomed)
-            shutil.rmtree(doomed)
+def plan_retention(complete, others, policy, now, protect=()):
+    """The retention plan of the complete sets, with the damaged sets listed as ``ignored``.
+
+    A set whose manifest does not pass the checks has no trustworthy date: it is never
+    counted and never deleted (it is reported, for an operator to look at).
+    """
+    planned = ret.plan_retention([(c['id'], c['time']) for c in complete], policy, now, protect=protect,
+                                 future_slack=sets.FUTURE_SLACK)
+    ignored = [{'id': o['name'], 'reason': o['reason']} for o in others if o.get('malformed')]
+    if ignored:
+        planned['ignored'] = ignored
+    return planned
+
+
+def _retention_warnings(planned):
+    warnings = ['set %s is dated in the future; retention keeps it and does not count it (check its '
+                'MANIFEST.json and the clock)' % set_id for set_id in planned.get('future', [])]
+    warnings += ['set %s was left alone by retention: %s' % (o['id'], o['reason']) for o in planned.get('ignored', [])]
+    return warnings
+
+
+def apply_retention(dest, complete, others, policy, protect=()):
+    planned = plan_retention(complete, others, policy, sets.utcnow(), protect=protect)
+    for item in planned['delete']:
+        path = os.path.join(dest, item['id'])
+        doomed = os.path.join(dest, '.deleting-%s-%d' % (item['id'], os.getpid()))
+        os.rename(path, doomed)
+        shutil.rmtree(doomed)
     return planned
 
 
@@ -419,24 +525,36 @@ def prune(params, check_mode=False):
         raise BackupError('retention: give at least one of %s' % ', '.join(ret.RULES))
     complete, others = sets.list_sets(dest)
     if check_mode:
-        planned = ret.plan_retention([(c['id'], c['time']) for c in complete], policy, sets.utcnow())
+        planned = plan_retention(complete, others, policy, sets.utcnow())
         cleaned = clean_leftovers(dest, others, check_mode=True)
     else:
         _check_dest(dest)
         with DestLock(dest):
             complete, others = sets.list_sets(dest)
             cleaned = clean_leftovers(dest, others, check_mode=False)
-            planned = apply_retention(dest, complete, policy, check_mode=False)
-    return {'changed': bool(planned['delete'] or cleaned), 'retention': planned, 'cleaned': cleaned}
+            planned = apply_retention(dest, complete, others, policy)
+    return {'changed': bool(planned['delete'] or cleaned), 'retention': planned, 'cleaned': cleaned,
+            'warnings': _retention_warnings(planned)}
 
 
 # --------------------------------------------------------------------------------------------
 # state: verified
 # --------------------------------------------------------------------------------------------
-def _sha256_file(path):
+def open_set_file(set_dir, name):
+    """Open the file ``name`` of a set for reading: a regular file directly inside ``set_dir``.
+
+    Raises BackupError for a name with a separator or ``..``, a symlink (never followed, so
+    nothing outside the set is read) or anything but a regular file.
+    """
+    if not sets.safe_file_name(name):
+        raise BackupError('%r is not a file name inside the set' % (name,))
+    return arch.open_regular(os.path.join(set_dir, name))
+
+
+def _sha256_file(set_dir, name):
     sha = hashlib.sha256()
     size = 0
-    with open(path, 'rb', buffering=0) as handle:
+    with open_set_file(set_dir, name) as handle:
         while True:
             data = handle.read(arch.CHUNK)
             if not data:
@@ -452,9 +570,11 @@ def verify_set(item):
     mismatches = []
     checked = 0
     for name, meta in sorted(manifest['archives'].items()):
-        full = os.path.join(path, name)
         try:
-            size, digest = _sha256_file(full)
+            size, digest = _sha256_file(path, name)
+        except BackupError as exc:
+            mismatches.append({'file': name, 'problem': str(exc)})
+            continue
         except (IOError, OSError) as exc:
             mismatches.append({'file': name, 'problem': 'unreadable: %s' % (exc.strerror or exc)})
             continue
@@ -469,12 +589,24 @@ def verify_set(item):
             'mismatches': mismatches, 'unexpected_files': unexpected}
 
 
+def _future_others(future):
+    return [{'name': f['id'], 'path': f['path'], 'future': True, 'leftover': False,
+             'reason': 'it is dated in the future (%s)' % sets.format_time(f['time'])} for f in future]
+
+
+def _malformed_report(other):
+    """A verify report for a set whose manifest does not pass the checks (it fails verification)."""
+    return {'backup_id': other['name'], 'path': other['path'], 'ok': False, 'checked': 0,
+            'mismatches': [{'file': sets.MANIFEST, 'problem': other['reason']}], 'unexpected_files': []}
+
+
 def select_sets(dest, backup_id):
     complete, others = sets.list_sets(dest)
     if backup_id in (None, '', 'all'):
         return complete, others
     if backup_id == 'latest':
-        return complete[-1:], others
+        usable, future = sets.split_future(complete)
+        return usable[-1:], others + _future_others(future)
     sets.validate_backup_id(backup_id)
     found = [c for c in complete if c['id'] == backup_id]
     if not found:
@@ -489,8 +621,23 @@ def verify(params):
     if not chosen:
         raise BackupError('no complete backup set in %s' % dest)
     reports = [verify_set(item) for item in chosen]
+    warnings = []
+    if params.get('backup_id') in (None, '', 'all'):
+        # Every set of dest: one whose manifest is damaged is a set that does not verify.
+        reports += [_malformed_report(o) for o in others if o.get('malformed')]
+        reports.sort(key=lambda r: r['backup_id'])
+    elif params.get('backup_id') == 'latest':
+        warnings = _skipped_warnings(others)
     return {'changed': False, 'verified': reports, 'ok': all(r['ok'] for r in reports),
-            'incomplete': [{'name': o['name'], 'reason': o['reason']} for o in others]}
+            'incomplete': [{'name': o['name'], 'reason': o['reason']} for o in others
+                           if not o.get('malformed') and not o.get('future')],
+            'warnings': warnings}
+
+
+def _skipped_warnings(others):
+    """Warnings for the sets ``latest`` passes over: damaged manifests and sets dated in the future."""
+    return ['set %s was skipped: %s' % (o['name'], o['reason']) for o in others
+            if o.get('malformed') or o.get('future')]
 
 
 # --------------------------------------------------------------------------------------------
@@ -504,8 +651,10 @@ def _pick_restore_set(dest, backup_id, warnings):
             raise BackupError('set %s does not verify (%s); nothing was restored'
                               % (backup_id, '; '.join('%s: %s' % (m['file'], m['problem']) for m in report['mismatches'])))
         return chosen[0], report
-    complete, _others = sets.list_sets(dest)
-    for item in reversed(complete):
+    complete, others = sets.list_sets(dest)
+    usable, future = sets.split_future(complete)
+    warnings.extend(_skipped_warnings(others + _future_others(future)))
+    for item in reversed(usable):
         report = verify_set(item)
         if report['ok']:
             return item, report
@@ -521,6 +670,10 @@ def _restore_targets(item, params, host, check_mode):
     root = params.get('restore_root')
     if root and not os.path.isabs(root):
         raise BackupError('restore_root: %r is not an absolute path' % root)
+    if root:
+        root = os.path.normpath(root)
+    dest = params.get('dest') or '/backup/cloudos'
+    mounts = read_mounts()
     chosen = []
     by_kind = {'path': [s for s in manifest['sources'] if s['kind'] == 'path'],
                'volume': [s for s in manifest['sources'] if s['kind'] == 'volume']}
@@ -539,7 +692,7 @@ def _restore_targets(item, params, host, check_mode):
         for src in picked:
             target = {'source': src}
             if kind == 'path':
-                target['target'] = os.path.join(root, src['name'].lstrip('/')) if root else src['name']
+                target['target'] = _path_target(src['name'], root)
                 target['live'] = src['name']
             else:
                 live = None
@@ -560,8 +713,41 @@ def _restore_targets(item, params, host, check_mode):
                             live = host.create_volume(src['name'], src.get('driver'), src.get('labels'), src.get('options'))
                     target['target'] = live
                 target['live'] = live
+            if target.get('target'):
+                check_restore_target(item['id'], src, target['target'], dest, mounts)
             chosen.append(target)
     return chosen
+
+
+def _path_target(name, root):
+    """Where source ``name`` (absolute and normalised: the manifest was checked) is restored.
+
+    Under ``restore_root`` when given (never outside it); else the path itself, or the
+    directory it points to when the live path is a symlink to a directory (the backup holds
+    that directory's content).
+    """
+    if root:
+        target = os.path.normpath(os.path.join(root, name.lstrip('/')))
+        if not _under(target, root):
+            raise BackupError('restore_root: %s would place %s outside %s' % (root, name, root))
+        return target
+    if os.path.islink(name) and os.path.isdir(name):
+        return os.path.realpath(name)
+    return name
+
+
+def check_restore_target(backup_id, src, target, dest, mounts):
+    """Refuse a target that is no place for data: /, a pseudo-filesystem, or one holding dest."""
+    real = os.path.realpath(target)
+    what = '%s %s of set %s' % (src['kind'], src['name'], backup_id)
+    if real == '/':
+        raise BackupError('%s: restoring onto / is refused; restore its directories instead' % what)
+    why = pseudo_filesystem(real, mounts)
+    if why:
+        raise BackupError('%s: the target %s is refused: %s' % (what, target, why))
+    if _under(os.path.realpath(dest), real):
+        raise BackupError('%s: the target %s holds dest %s; restoring it would replace the sets '
+                          '(use restore_root)' % (what, target, dest))
 
 
 def _clean_restore_leftovers(parent):
@@ -616,8 +802,11 @@ def _swap_into_place(staged, target):
     os.replace(staged, target)
 
 
-def extract_to_target(archive_path, top, target, compressor, allow_external_symlinks=False):
-    """Extract an archive into a staging directory next to ``target`` and swap it into place."""
+def extract_to_target(archive_path, top, target, compressor, allow_external_symlinks=False, sha256=None):
+    """Extract an archive into a staging directory next to ``target`` and swap it into place.
+
+    With ``sha256``, nothing is swapped in unless the archive read is the one that was verified.
+    """
     parent, base = os.path.split(target.rstrip('/'))
     if not os.path.isdir(parent):
         os.makedirs(parent, 0o700)
@@ -627,7 +816,7 @@ def extract_to_target(archive_path, top, target, compressor, allow_external_syml
         shutil.rmtree(staging)
     os.mkdir(staging, 0o700)
     try:
-        with arch.DecompressedReader(archive_path, compressor) as reader:
+        with arch.DecompressedReader(archive_path, compressor, sha256) as reader:
             counts = arch.extract_stream(reader.stream, staging, top, allow_external_symlinks)
             reader.finish()
         staged = os.path.join(staging, top)
@@ -695,7 +884,8 @@ def restore(params, host, check_mode=False, diff_mode=False):
             started = time.time()
             try:
                 entry['counts'] = extract_to_target(os.path.join(item['path'], src['archive']), src['root'],
-                                                    tgt['target'], compressor, allow_ext)
+                                                    tgt['target'], compressor, allow_ext,
+                                                    item['manifest']['archives'][src['archive']]['sha256'])
             except arch.UnsafeMember as exc:
                 raise BackupError('%s: %s; %s was left untouched' % (src['archive'], exc, tgt['target']))
             except OSError as exc:

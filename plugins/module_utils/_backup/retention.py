@@ -9,6 +9,9 @@ Rules:
   newest N calendar days / ISO weeks / months (UTC) that hold a set;
 * ``keep_days`` keeps every set younger than that many days;
 * the newest complete set is always kept, whatever its age;
+* a set in ``protect`` (the one this run just wrote) is always kept;
+* a set dated after ``now`` (plus ``future_slack`` seconds) cannot be placed in time: it is
+  kept, reported under ``future`` and takes part in no rule (it is never "the newest");
 * with no rule given nothing is deleted.
 """
 
@@ -17,6 +20,8 @@ from __future__ import annotations
 import datetime
 
 RULES = ('keep_daily', 'keep_weekly', 'keep_monthly', 'keep_days')
+# Bigger counts mean "keep everything" anyway; keep_days beyond this would overflow a date.
+MAXIMUM = 100000
 
 
 def _bucket(rule, when):
@@ -44,28 +49,39 @@ def validate_policy(policy):
             raise ValueError('retention.%s: expected a non-negative integer, got %r' % (key, value))
         if number < 0 or str(number) != str(value).strip():
             raise ValueError('retention.%s: expected a non-negative integer, got %r' % (key, value))
+        if number > MAXIMUM:
+            raise ValueError('retention.%s: %d is more than %d' % (key, number, MAXIMUM))
         clean[key] = number
     return clean
 
 
-def plan_retention(sets, policy, now):
+def plan_retention(sets, policy, now, protect=(), future_slack=300):
     """Decide which sets to keep.
 
     ``sets``: iterable of ``(set_id, datetime)`` (timezone-aware UTC or naive UTC).
     ``policy``: dict from :func:`validate_policy`. ``now``: datetime (same convention).
 
-    Returns ``{'keep': [{'id', 'time', 'reasons'}], 'delete': [{'id', 'time'}]}``, both
-    newest first.
+    ``protect``: ids never deleted (the set this run wrote).
+
+    Returns ``{'keep': [{'id', 'time', 'reasons'}], 'delete': [{'id', 'time'}]}``, newest
+    first, plus ``future`` (ids) when a set is dated in the future.
     """
-    ordered = sorted(sets, key=lambda item: (item[1], item[0]), reverse=True)
-    reasons = {set_id: [] for set_id, _when in ordered}
+    everything = sorted(sets, key=lambda item: (item[1], item[0]), reverse=True)
+    limit = now + datetime.timedelta(seconds=future_slack)
+    future = [set_id for set_id, when in everything if when > limit]
+    ordered = [(set_id, when) for set_id, when in everything if when <= limit]
+    reasons = {set_id: [] for set_id, _when in everything}
+    for set_id in future:
+        reasons[set_id].append('dated in the future (not counted)')
+    for set_id in protect:
+        if set_id in reasons:
+            reasons[set_id].append('written by this run')
     active = dict((k, v) for k, v in (policy or {}).items() if v is not None)
-    if not ordered:
-        return {'keep': [], 'delete': []}
     if not active:
         for set_id, _when in ordered:
             reasons[set_id].append('no retention rule')
-    reasons[ordered[0][0]].append('newest')
+    if ordered:
+        reasons[ordered[0][0]].append('newest')
     for rule in ('keep_daily', 'keep_weekly', 'keep_monthly'):
         count = active.get(rule, 0)
         if not count:
@@ -85,11 +101,14 @@ def plan_retention(sets, policy, now):
             if when >= limit:
                 reasons[set_id].append('within %d days' % active['keep_days'])
     keep, delete = [], []
-    for set_id, when in ordered:
+    for set_id, when in everything:
         record = {'id': set_id, 'time': when.strftime('%Y-%m-%dT%H:%M:%SZ')}
         if reasons[set_id]:
             record['reasons'] = reasons[set_id]
             keep.append(record)
         else:
             delete.append(record)
-    return {'keep': keep, 'delete': delete}
+    planned = {'keep': keep, 'delete': delete}
+    if future:
+        planned['future'] = future
+    return planned

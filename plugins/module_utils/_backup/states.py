@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import traceback
 
-from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, sets
+from ansible_collections.cloudos.ops.plugins.module_utils._backup import engine, retention, sets
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
 
 DEFAULT_PATHS = ['/etc/cloudos', '/opt/cloudos/config']
+MAX_STOP_TIMEOUT = 86400
 
 
 class Failed(BackupError):
@@ -26,19 +27,43 @@ class Failed(BackupError):
 
 def failure(exc):
     """``fail_json`` keyword arguments for a BackupError (message first, then any details)."""
-    return dict(getattr(exc, 'details', {}), msg=str(exc))
+    return sets.printable(dict(getattr(exc, 'details', {}), msg=str(exc)))
+
+
+def _strings(name, value):
+    """``(option name, string)`` for every string in an option's value (lists and dicts walked)."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for number, item in enumerate(value):
+            yield from _strings('%s[%d]' % (name, number), item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings('%s.%s' % (name, key), item)
 
 
 def check_params(params):
     """A copy of the module's ``params`` with retention rules left unset dropped; negative numbers refused."""
     params = dict(params)
+    for name in sorted(params):
+        for option, text in _strings(name, params[name]):
+            if '\0' in text:
+                raise BackupError('%s: %r contains a NUL byte' % (option, text))
     if params.get('retention'):
         params['retention'] = dict((k, v) for k, v in params['retention'].items() if v is not None)
         for key, value in params['retention'].items():
             if value < 0:
                 raise BackupError('retention.%s: %d is negative' % (key, value))
+        try:
+            retention.validate_policy(params['retention'])
+        except ValueError as exc:
+            raise BackupError(str(exc))
     if params.get('stop_timeout', 30) < 0:
         raise BackupError('stop_timeout: %d is negative' % params['stop_timeout'])
+    if params.get('stop_timeout', 30) > MAX_STOP_TIMEOUT:
+        raise BackupError('stop_timeout: %d is more than %d seconds' % (params['stop_timeout'], MAX_STOP_TIMEOUT))
+    if params.get('state') == 'restored' and params.get('backup_id') == 'all':
+        raise BackupError("backup_id: 'all' selects every set; a restore reads one (omit backup_id or use latest)")
     return params
 
 
@@ -117,6 +142,10 @@ def restored(params, host, check_mode=False, diff_mode=False):
 def run(params, host, check_mode=False, diff_mode=False):
     """The module's result for ``params['state']``. Raises BackupError (:func:`failure` shapes it)."""
     params = check_params(params)
+    return sets.printable(_run(params, host, check_mode, diff_mode))
+
+
+def _run(params, host, check_mode, diff_mode):
     state = params['state']
     try:
         if state == 'present':
@@ -126,5 +155,5 @@ def run(params, host, check_mode=False, diff_mode=False):
         if state == 'verified':
             return verified(params)
         return restored(params, host, check_mode, diff_mode)
-    except (IOError, OSError) as exc:
+    except (IOError, OSError, UnicodeError) as exc:
         raise Failed('%s: %s' % (state, exc), exception=traceback.format_exc())
