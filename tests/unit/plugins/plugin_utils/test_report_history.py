@@ -277,3 +277,25 @@ def test_nothing_critical_no_reminder():
     calm = {'web1': S.fleet()['web1']}
     report = H.compare(run(calm, '2025-11-27T06:50:10Z'), json.loads(R.render_json(run(calm))), 'x', '/r/x')
     assert decide(report, None, _now('2025-11-28T00:00:00Z'), 0)['due'] is False
+
+
+# ----------------------------------------------------------------------------- textfile export
+
+def test_textfile_has_check_gauges_counts_timestamp_and_duration():
+    from ansible_collections.cloudos.ops.plugins.plugin_utils._report_metrics import textfile
+    text = textfile(S.fleet()['ai1'])
+    assert 'cloudos_health_check_status{check="alerts"} 2' in text
+    assert 'cloudos_health_check_status{check="system"} 1' in text
+    assert 'cloudos_health_check_status{check="kubernetes"} 0' in text
+    assert 'cloudos_health_status 2' in text
+    assert 'cloudos_health_findings{severity="critical"} 1' in text
+    assert 'cloudos_health_findings{severity="warning"} 1' in text
+    assert 'cloudos_health_last_run_timestamp_seconds 1764139812' in text
+    assert 'cloudos_health_duration_seconds 0.84' in text
+    assert text.endswith('\n') and '# TYPE cloudos_health_status gauge' in text
+
+
+def test_textfile_without_a_result_says_so():
+    from ansible_collections.cloudos.ops.plugins.plugin_utils._report_metrics import textfile
+    text = textfile({'failed': True, 'msg': 'no python'}, now=1000)
+    assert 'cloudos_health_status 3' in text and 'cloudos_health_last_run_timestamp_seconds 1000' in text
