@@ -144,7 +144,7 @@ def compare(report, previous, previous_id=None, previous_path=None):
     now = run_time(report) or (report.get('run') or {}).get('finished_at')
     before = dict(identities(previous['findings'])) if previous else {}
     after = identities(report['findings'])
-    current_ids = set(ident for ident, _ in after)
+    current_ids = set(pair[0] for pair in after)
     counts = {NEW: 0, STILL: 0, RESOLVED: 0}
     lists = {NEW: [], STILL: [], RESOLVED: []}
     previous_time = run_time(previous) if previous else None
@@ -161,7 +161,7 @@ def compare(report, previous, previous_id=None, previous_path=None):
     # The same annotations on each host's own findings (they are the same findings, host-less).
     for entry in report['hosts']:
         host_findings = [dict(f, host=entry['host']) for f in entry['findings']]
-        for (ident, _), finding in zip(identities(host_findings), entry['findings']):
+        for (ident, dummy), finding in zip(identities(host_findings), entry['findings']):
             match = [f for i, f in after if i == ident]
             if match:
                 for key in ('change', 'first_seen', 'streak'):

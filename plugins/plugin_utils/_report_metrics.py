@@ -61,7 +61,7 @@ def textfile(health, now=None):
         return '\n'.join(lines) + '\n'
     checks = health['checks']
     statuses = [(name, (c.get('status') if isinstance(c, dict) else c)) for name, c in checks.items()]
-    worst = max([GAUGE.get(s, 0) for _, s in statuses] + [GAUGE.get(health.get('status'), 0)])
+    worst = max([GAUGE.get(s, 0) for dummy, s in statuses] + [GAUGE.get(health.get('status'), 0)])
     metric('cloudos_health_check_status', 'gauge', 'Each check: 0 ok, absent or skipped, 1 warning, 2 critical.',
            [((('check', name),), GAUGE.get(status, 0)) for name, status in statuses])
     metric('cloudos_health_status', 'gauge', 'The host: 0 ok, 1 warning, 2 critical, 3 no result.', [((), worst)])

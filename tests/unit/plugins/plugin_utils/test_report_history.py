@@ -61,7 +61,7 @@ def test_numbers_in_the_message_do_not_change_identity_the_metric_wins():
 
 
 def test_the_same_key_twice_on_one_host_and_check_is_told_apart_by_order():
-    ids = [i for i, _ in H.identities([{'host': 'h', 'check': 'c', 'message': 'x 1'},
+    ids = [pair[0] for pair in H.identities([{'host': 'h', 'check': 'c', 'message': 'x 1'},
                                        {'host': 'h', 'check': 'c', 'message': 'x 2'}])]
     assert len(set(ids)) == 2
 
@@ -208,10 +208,12 @@ def test_tap_maps_statuses_like_junit_warnings_fail_by_the_configured_level():
     assert any(line.startswith('ok') and 'ai1 system: warning' in line for line in R.render_tap(report).splitlines())
 
 
+def failures(rep):
+    return int(ElementTree.fromstring(R.render_junit(rep).split('\n', 1)[1]).get('failures'))
+
+
 def test_junit_fail_on_is_explicit_and_overrides_the_fail_on_default():
     report = run(day1(), fail_on='critical')
-    def failures(rep):
-        return int(ElementTree.fromstring(R.render_junit(rep).split('\n', 1)[1]).get('failures'))
     by_default = failures(report)
     report['summary']['junit_fail_on'] = 'warning'
     assert failures(report) == by_default + 2  # ai1/system and ctl1/services are warnings
