@@ -210,10 +210,16 @@ def render_html(report, generator='cloudos.ops'):
             add('<table class="findings"><thead><tr><th>Severity</th><th>Check</th><th>Finding</th>'
                 '<th>Value</th><th>Action</th></tr></thead><tbody>')
             for f in entry['findings']:
-                add('<tr class="finding f-%s" data-check="%s"><td class="sev sev-%s">%s</td><td class="check">%s</td>'
-                    '<td class="message">%s</td><td class="value">%s</td><td class="action">%s</td></tr>' % (
-                        f['severity'], h(f['check']), f['severity'], h(f['severity']), h(f['check']),
-                        h(f['message']), h(value_threshold(f)), h(f['action'])))
+                change = ''
+                if f.get('change') == 'new':
+                    change = '<span class="chg chg-new">new</span> '
+                elif f.get('change') == 'still':
+                    change = '<span class="chg chg-still">%s</span> ' % h(still_line(f))
+                add('<tr class="finding f-%s" data-check="%s"%s><td class="sev sev-%s">%s</td><td class="check">%s</td>'
+                    '<td class="message">%s%s</td><td class="value">%s</td><td class="action">%s</td></tr>' % (
+                        f['severity'], h(f['check']), (' data-change="%s"' % h(f['change'])) if f.get('change') else '',
+                        f['severity'], h(f['severity']), h(f['check']),
+                        change, h(f['message']), h(value_threshold(f)), h(f['action'])))
             add('</tbody></table>')
         add('</section>')
     if not shown:

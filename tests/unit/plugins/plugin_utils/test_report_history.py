@@ -301,3 +301,9 @@ def test_textfile_without_a_result_says_so():
     from ansible_collections.cloudos.ops.plugins.plugin_utils._report_metrics import textfile
     text = textfile({'failed': True, 'msg': 'no python'}, now=1000)
     assert 'cloudos_health_status 3' in text and 'cloudos_health_last_run_timestamp_seconds 1000' in text
+
+
+def test_html_findings_rows_carry_their_change():
+    html = R.render_html(compared(day1()))
+    assert 'data-change="new"><td class="sev sev-critical">' in html
+    assert 'data-change="still"' in html and 'since 2025-11-25T06:50:10Z, 2 runs</span>' in html
