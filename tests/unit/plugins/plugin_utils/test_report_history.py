@@ -61,8 +61,8 @@ def test_numbers_in_the_message_do_not_change_identity_the_metric_wins():
 
 
 def test_the_same_key_twice_on_one_host_and_check_is_told_apart_by_order():
-    ids = [pair[0] for pair in H.identities([{'host': 'h', 'check': 'c', 'message': 'x 1'},
-                                       {'host': 'h', 'check': 'c', 'message': 'x 2'}])]
+    findings = [{'host': 'h', 'check': 'c', 'message': 'x 1'}, {'host': 'h', 'check': 'c', 'message': 'x 2'}]
+    ids = [pair[0] for pair in H.identities(findings)]
     assert len(set(ids)) == 2
 
 
