@@ -19,10 +19,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup setup-system fleet-image demo test lint sanity unit compat integration molecule build ee-context clean
+.PHONY: help setup setup-system fleet-image demo demo-fleet test lint sanity unit compat integration molecule build ee-context clean
 
 help:
 	@echo "make demo     run the daily health check on this machine and print where the report is"
+	@echo "make demo-fleet  three fleet hosts with planted faults, two runs, the report with its diff"
 	@echo "make test     everything CI runs: lint, sanity, unit, integration, Molecule (fleet)"
 	@echo "make setup    create $(VENV) with the pinned toolchain (idempotent)"
 	@echo "make build    build the collection tarball"
@@ -58,6 +59,9 @@ fleet-image: setup-system
 demo: setup
 	@$(VENV)/bin/ansible-playbook -i inventories/local playbooks/daily_health.yml; rc=$$?; \
 	echo "Report: $(CURDIR)/playbooks/reports/daily_health/latest/report.html"; exit $$rc
+
+demo-fleet: setup
+	@scripts/demo-fleet
 
 test:
 	@scripts/run-stages setup setup-system lint sanity unit compat integration molecule

@@ -8,13 +8,15 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_time, rfc3339, utcnow, write_atomic
-from ansible_collections.cloudos.ops.plugins.plugin_utils import _report
+from ansible_collections.cloudos.ops.plugins.module_utils._common import (
+    DurationError, parse_duration, parse_time, rfc3339, utcnow, write_atomic)
+from ansible_collections.cloudos.ops.plugins.plugin_utils import _report, _report_history, _report_notify
 
 ARGUMENT_SPEC = dict(
     dest=dict(type='path', required=True),
@@ -23,7 +25,7 @@ ARGUMENT_SPEC = dict(
     result_var=dict(type='str'),
     result_key=dict(type='str', default='health'),
     formats=dict(type='list', elements='str', choices=list(_report.RENDERERS),
-                 default=list(_report.RENDERERS)),
+                 default=list(_report.DEFAULT_FORMATS)),
     title=dict(type='str', default='Fleet report'),
     kind=dict(type='str', default='report'),
     fail_on=dict(type='str', choices=list(_report.FAIL_ON), default='critical'),
@@ -33,6 +35,11 @@ ARGUMENT_SPEC = dict(
     metadata=dict(type='dict'),
     latest_link=dict(type='str'),
     reports=dict(type='list', elements='path'),
+    history=dict(type='bool', default=False),
+    keep=dict(type='int', default=0),
+    junit_fail_on=dict(type='str', choices=['warning', 'critical']),
+    notify_reminder=dict(type='str'),
+    report_url=dict(type='str', default=''),
 )
 
 
@@ -105,6 +112,36 @@ def read_reports(sources):
     return entries
 
 
+def _subdirs(root):
+    try:
+        return [n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n)) and not os.path.islink(os.path.join(root, n))]
+    except OSError:
+        return []
+
+
+def previous_run(dest):
+    """``(run id, path, report)`` of the newest complete run next to ``dest`` (not ``dest``)."""
+    root = os.path.dirname(dest)
+    name, data = _report_history.previous_run_dir(
+        _subdirs(root), os.path.basename(dest), lambda n: _report_history.read_report(os.path.join(root, n, 'report.json')))
+    return (name, os.path.join(root, name), data) if name else (None, None, None)
+
+
+def prune_runs(dest, keep, latest=None):
+    """Remove run directories next to ``dest`` beyond the newest ``keep`` (never ``dest`` nor what
+    ``latest`` points at); the removed paths."""
+    root = os.path.dirname(dest)
+    protected = []
+    if latest and os.path.islink(os.path.join(root, latest)):
+        protected.append(os.path.basename(os.path.realpath(os.path.join(root, latest))))
+    removed = []
+    for name in _report_history.prune_candidates(_subdirs(root), keep, os.path.basename(dest), protected):
+        path = os.path.join(root, name)
+        shutil.rmtree(path)
+        removed.append(path)
+    return removed
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -143,6 +180,26 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail('fleet_report: %s' % exc)
         return entries
 
+    @staticmethod
+    def _notification(report, dest, args):
+        """Whether to notify (``_report_notify.decide``) and where to remember it."""
+        if 'changes' not in report:
+            raise AnsibleActionFail('fleet_report: notify_reminder needs history=true')
+        try:
+            reminder = parse_duration(args['notify_reminder'], 'notify_reminder', allow_zero=True)
+        except DurationError as exc:
+            raise AnsibleActionFail('fleet_report: %s' % exc)
+        state_file = os.path.join(os.path.dirname(dest), _report_notify.STATE_FILE)
+        try:
+            with open(state_file, 'rb') as handle:
+                state = json.loads(handle.read().decode('utf-8'))
+        except (OSError, ValueError):
+            state = None
+        url = args['report_url'] or ('file://' + os.path.join(dest, 'report.html'))
+        decision = _report_notify.decide(report, state if isinstance(state, dict) else None, utcnow(), reminder, url)
+        decision['state_file'] = state_file
+        return decision
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -167,11 +224,23 @@ class ActionModule(ActionBase):
                 fail_on=args['fail_on'], thresholds=args['thresholds'],
                 metadata=dict((k, v) for k, v in (args['metadata'] or {}).items() if v not in (None, '')),
                 columns=args['columns'])
-            rendered = _report.render_all(report, args['formats'])
+            if args['junit_fail_on']:
+                report['summary']['junit_fail_on'] = args['junit_fail_on']
         except _report.ReportError as exc:
             raise AnsibleActionFail('fleet_report: %s' % exc)
 
         dest = os.path.abspath(os.path.expanduser(args['dest']))
+        if args['history']:
+            run_id, path, previous = previous_run(dest)
+            _report_history.compare(report, previous, run_id, path)
+            result['changes'] = report['changes']
+            result['previous_run'] = report['previous_run']
+        if args['notify_reminder'] is not None:
+            result['notification'] = self._notification(report, dest, args)
+        try:
+            rendered = _report.render_all(report, args['formats'])
+        except _report.ReportError as exc:
+            raise AnsibleActionFail('fleet_report: %s' % exc)
         files = dict((fmt, os.path.join(dest, name)) for fmt, (name, text) in rendered.items())
         result.update(dest=dest, files=files, summary=report['summary'], changed=False)
 
@@ -201,6 +270,8 @@ class ActionModule(ActionBase):
                     result.setdefault('warnings', []).append(warning)
                 if link:
                     result['latest'] = link
+            if args['history'] and args['keep'] > 0:
+                result['pruned'] = prune_runs(dest, args['keep'], args['latest_link'])
         except OSError as exc:
             raise AnsibleActionFail('fleet_report: cannot write the report into %s: %s' % (dest, to_native(exc)))
 

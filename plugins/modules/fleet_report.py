@@ -11,7 +11,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: fleet_report
-short_description: Write a fleet report (JSON, Markdown, HTML, JUnit XML) on the controller
+short_description: Write a fleet report (JSON, Markdown, HTML, JUnit XML, Nagios, TAP) on the controller
 version_added: 0.1.0
 author: cloudos.ops contributors (@cloudos)
 description:
@@ -21,7 +21,17 @@ description:
     tickets and chat; C(report.html) is a self-contained page (inline CSS, no script, no external
     asset) with a host by check grid coloured by status, every finding with its recommended action,
     the thresholds used and the run time; C(junit.xml) has one test case per host and check for CI
-    and AWX.
+    and AWX; C(nagios.txt) has one Nagios plugin line per host (the host name, a tab, then
+    C(STATE - text | perfdata) as a plugin prints it, with C(:) after the state); C(report.tap) is TAP
+    version 14, one test per host and check.
+  - "JUnit and TAP mapping: C(critical) fails; C(warning) fails when O(junit_fail_on=warning) (by default,
+    when O(fail_on=warning)), else passes with its findings in C(system-out); C(absent) and C(skipped) are
+    skipped; an unreachable or errored host gives an error (TAP: C(not ok)) for each check."
+  - With O(history), the run is compared with the previous complete run in the parent directory of
+    O(dest) (the newest directory named like a run id, C(2025-11-26T065012Z), with a C(report.json)
+    that parses, never O(dest) itself). Every finding gets C(change) (C(new) or C(still)),
+    C(first_seen) and C(streak), and the report lists resolved findings and hosts that appeared or
+    disappeared; the HTML and Markdown reports open with "Changes since the last run".
   - A host listed in O(hosts) without a result, or whose result says it was unreachable, is reported
     as C(unreachable); a host whose check task failed is reported as C(error). Both count as
     C(critical) for O(fail_on).
@@ -67,7 +77,7 @@ options:
       - Which files to write.
     type: list
     elements: str
-    choices: [json, markdown, html, junit]
+    choices: [json, markdown, html, junit, nagios, tap]
     default: [json, markdown, html, junit]
   title:
     description: Title of the report.
@@ -83,8 +93,8 @@ options:
         and RV(summary.failing_hosts). The action itself never fails because of it; the role or play
         decides (for example with M(ansible.builtin.fail)).
       - In C(junit.xml) a C(critical) check is a failure; a C(warning) check is a failure only when
-        O(fail_on=warning), otherwise a passing test case whose findings are in C(system-out), so
-        that warnings do not turn a CI pipeline red by default.
+        O(fail_on=warning) (unless O(junit_fail_on) says otherwise), otherwise a passing test case
+        whose findings are in C(system-out).
     type: str
     choices: [critical, warning, never]
     default: critical
@@ -119,6 +129,29 @@ options:
       - With O(hosts) omitted, the hosts are those of O(results) and of the reports.
     type: list
     elements: path
+    version_added: 0.1.0
+  history:
+    description:
+      - Compare the run with the previous complete run next to O(dest) (see the description) and
+        record the comparison in C(report.json) (C(previous_run), C(changes)). Without a previous
+        run every finding is C(new) and the report says so.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  keep:
+    description:
+      - With O(history), after the report is written, remove run directories next to O(dest) beyond
+        the newest O(keep) (O(dest) included). Only directories named like run ids; never O(dest) nor
+        the directory O(latest_link) points at. V(0) keeps all.
+    type: int
+    default: 0
+    version_added: 0.1.0
+  junit_fail_on:
+    description:
+      - The check status at or above which a check is a failure in C(junit.xml) and C(not ok) in
+        C(report.tap). Default V(warning) when O(fail_on=warning), else V(critical).
+    type: str
+    choices: [warning, critical]
     version_added: 0.1.0
   latest_link:
     description:
@@ -214,6 +247,50 @@ latest:
   returned: when O(latest_link) is set and the link could be made
   type: str
   sample: /srv/ops/reports/daily_health/latest
+changes:
+  description: What changed since the previous run, the same as C(changes) in C(report.json).
+  returned: when O(history) is set
+  type: dict
+  contains:
+    history:
+      description: Whether a previous complete run was found.
+      type: bool
+    changed:
+      description: A new critical or warning finding, a resolved finding, or a host that appeared or disappeared.
+      type: bool
+    counts:
+      description: Numbers of new (and of them critical, warning), still failing and resolved findings, hosts added and removed.
+      type: dict
+      sample: {new: 1, new_critical: 1, new_warning: 0, still: 2, resolved: 1, hosts_added: 0, hosts_removed: 0}
+    new:
+      description: Findings not in the previous run.
+      type: list
+      elements: dict
+    still:
+      description: Findings in the previous run too (with C(first_seen) and C(streak)).
+      type: list
+      elements: dict
+    resolved:
+      description: Findings of the previous run gone now.
+      type: list
+      elements: dict
+    hosts_added:
+      description: Hosts not in the previous run.
+      type: list
+      elements: str
+    hosts_removed:
+      description: Hosts of the previous run not in this one.
+      type: list
+      elements: str
+previous_run:
+  description: The run compared with (C(run_id), C(path), C(started_at), C(finished_at), C(status)); null when none.
+  returned: when O(history) is set
+  type: dict
+pruned:
+  description: Run directories removed because of O(keep).
+  returned: when O(history) is set and O(keep) is positive
+  type: list
+  elements: str
 summary:
   description: The run in numbers, the same as C(summary) in C(report.json).
   returned: always

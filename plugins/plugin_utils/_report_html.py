@@ -13,6 +13,7 @@ import json
 
 from html import escape as _html_escape
 
+from ansible_collections.cloudos.ops.plugins.plugin_utils._report_history import headline, still_line
 from ansible_collections.cloudos.ops.plugins.plugin_utils._report_model import (
     ABSENT, CRITICAL, ERROR, OK, SKIPPED, SYMBOLS, UNREACHABLE, WARNING, clean, format_ms, format_time, text,
     value_threshold, verdict)
@@ -47,13 +48,13 @@ th{background:#eef1f5;font-weight:600}
 .grid th.check{writing-mode:horizontal-tb;white-space:nowrap}
 .gridwrap{overflow-x:auto;max-width:100%}
 .grid th[scope=row]{white-space:nowrap}
-.grid{font-size:13px}.grid td.cell{min-width:80px;max-width:112px}.grid td.span{max-width:none}
+.grid{font-size:13px}.grid td.cell{min-width:90px;max-width:180px}.grid td.span{max-width:none}
 .grid td.span .sum{white-space:normal;max-width:none}
 table.findings{width:100%}table.findings td.sev{width:90px}table.findings td.check{width:110px}
 table.findings td.value{width:150px}table.findings td.action{width:40%}
 .grid td.cell a,.grid td.hs a{color:inherit;text-decoration:none;display:block}
 .st{font-weight:700;white-space:nowrap}
-.sum{display:block;font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:104px}
+.sum{display:block;font-size:12px;white-space:normal;overflow-wrap:anywhere}
 .card.zero{opacity:.55}
 .st-ok{background:var(--ok-bg);color:var(--ok)}.st-warning{background:var(--warning-bg);color:var(--warning)}
 .st-critical{background:var(--critical-bg);color:var(--critical)}.st-absent{background:var(--absent-bg);color:var(--absent)}
@@ -72,12 +73,56 @@ details{margin:6px 0}summary{cursor:pointer;color:var(--muted)}
 pre{background:#f1f3f6;padding:8px;overflow:auto;max-height:320px;font-size:12px}
 .muted{color:var(--muted)}
 footer{margin-top:30px;color:var(--muted);font-size:12px}
-@media print{body{background:#fff}main{max-width:none;padding:0}details{display:none}}
+#changes{background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px 14px 10px;margin:10px 0 18px}
+#changes h2{margin-top:8px}#changes ul{margin:4px 0 8px;padding-left:20px}
+.chg{font-weight:700;text-transform:uppercase;font-size:11px;padding:1px 6px;border-radius:4px;margin-right:4px}
+.chg-new{background:var(--critical-bg);color:var(--critical)}.chg-resolved{background:var(--ok-bg);color:var(--ok)}
+.chg-still{background:var(--warning-bg);color:var(--warning)}
+@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}details{display:none}
+.gridwrap{overflow:visible}.grid td.cell{max-width:none}a{color:inherit;text-decoration:none}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr,section.host{break-inside:avoid}}
 """
 
 
 def _badge(status):
     return '<span class="st">%s %s</span>' % (h(SYMBOLS.get(status, '')), h(status))
+
+
+def changes_section(report):
+    """The "Changes since the last run" block ('' when the report has no history data)."""
+    changes = report.get('changes')
+    if changes is None:
+        return ''
+    out = ['<section id="changes" data-history="%s"><h2>Changes since the last run</h2>' % (
+        'yes' if changes['history'] else 'no')]
+    previous = report.get('previous_run')
+    if previous:
+        out.append('<p class="meta" id="previous-run">Compared with run <b>%s</b> (finished %s). %s</p>' % (
+            h(previous.get('run_id') or previous.get('path') or '?'), h(format_time(previous.get('finished_at')) or 'unknown'),
+            h(headline(changes))))
+    else:
+        out.append('<p class="meta" id="previous-run">%s</p>' % h(headline(changes)))
+    groups = [
+        ('new', 'New', [f for f in changes['new'] if f['severity'] in (CRITICAL, WARNING)] if changes['history'] else []),
+        ('resolved', 'Resolved', changes['resolved']),
+        ('still', 'Still failing', changes['still']),
+    ]
+    for key, label, findings in groups:
+        if not findings:
+            continue
+        out.append('<h3>%s (%d)</h3><ul class="changes-%s">' % (label, len(findings), key))
+        for f in findings:
+            extra = ' <span class="muted">(%s)</span>' % h(still_line(f)) if key == 'still' else ''
+            out.append('<li class="change" data-change="%s" data-host="%s" data-check="%s"><span class="chg chg-%s">%s</span>'
+                       '<span class="sev sev-%s">%s</span> <b>%s</b> %s: %s%s</li>' % (
+                           key, h(f['host']), h(f['check']), key, h(key), h(f['severity']), h(f['severity']),
+                           h(f['host']), h(f['check']), h(f['message']), extra))
+        out.append('</ul>')
+    for key, label in (('hosts_added', 'Hosts that appeared'), ('hosts_removed', 'Hosts that disappeared')):
+        if changes[key]:
+            out.append('<p id="%s"><b>%s:</b> %s</p>' % (key, label, h(', '.join(changes[key]))))
+    out.append('</section>')
+    return '\n'.join(out)
 
 
 def render_html(report, generator='cloudos.ops'):
@@ -96,6 +141,9 @@ def render_html(report, generator='cloudos.ops'):
     add('<title>%s \u2013 %s</title>' % (h(report['title']), h(summary['status'])))
     add('<style>%s</style></head><body><main>' % _CSS)
     add('<h1 id="title">%s</h1>' % h(report['title']))
+    changes = changes_section(report)
+    if changes:
+        add(changes)
     add('<p class="meta"><span>Started <b>%s</b></span><span>Finished <b>%s</b></span><span>Duration <b>%s</b></span>'
         '<span>Hosts <b>%d</b></span><span>Fail on <b>%s</b></span></p>' % (
             h(format_time(run['started_at']) or 'unknown'), h(format_time(run['finished_at']) or 'unknown'),
@@ -162,10 +210,16 @@ def render_html(report, generator='cloudos.ops'):
             add('<table class="findings"><thead><tr><th>Severity</th><th>Check</th><th>Finding</th>'
                 '<th>Value</th><th>Action</th></tr></thead><tbody>')
             for f in entry['findings']:
-                add('<tr class="finding f-%s" data-check="%s"><td class="sev sev-%s">%s</td><td class="check">%s</td>'
-                    '<td class="message">%s</td><td class="value">%s</td><td class="action">%s</td></tr>' % (
-                        f['severity'], h(f['check']), f['severity'], h(f['severity']), h(f['check']),
-                        h(f['message']), h(value_threshold(f)), h(f['action'])))
+                change = ''
+                if f.get('change') == 'new':
+                    change = '<span class="chg chg-new">new</span> '
+                elif f.get('change') == 'still':
+                    change = '<span class="chg chg-still">%s</span> ' % h(still_line(f))
+                add('<tr class="finding f-%s" data-check="%s"%s><td class="sev sev-%s">%s</td><td class="check">%s</td>'
+                    '<td class="message">%s%s</td><td class="value">%s</td><td class="action">%s</td></tr>' % (
+                        f['severity'], h(f['check']), (' data-change="%s"' % h(f['change'])) if f.get('change') else '',
+                        f['severity'], h(f['severity']), h(f['check']),
+                        change, h(f['message']), h(value_threshold(f)), h(f['action'])))
             add('</tbody></table>')
         add('</section>')
     if not shown:

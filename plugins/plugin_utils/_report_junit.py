@@ -23,7 +23,7 @@ def xml_text(value):
 def _findings_text(findings):
     lines = []
     for f in findings:
-        line = '[%s] %s' % (f['severity'].upper(), f['message'])
+        line = '%s[%s] %s' % (_change_prefix(f), f['severity'].upper(), f['message'])
         if f.get('value') is not None or f.get('threshold') is not None:
             line += ' (%s)' % value_threshold(f)
         if f['action']:
@@ -32,21 +32,46 @@ def _findings_text(findings):
     return '\n'.join(lines)
 
 
-def junit_fail_level(fail_on):
-    """Which check status makes a JUnit failure: ``warning`` only when the run fails on warnings."""
+def junit_fail_level(fail_on, junit_fail_on=None):
+    """Which check status makes a JUnit failure (and a TAP ``not ok``).
+
+    ``junit_fail_on`` (the report's ``summary.junit_fail_on``, the action's option) when set;
+    else ``warning`` only when the run fails on warnings (``fail_on``).
+    """
+    if junit_fail_on in (WARNING, CRITICAL):
+        return junit_fail_on
     return WARNING if fail_on == WARNING else CRITICAL
+
+
+def report_fail_level(report):
+    summary = report['summary']
+    return junit_fail_level(summary['fail_on'], summary.get('junit_fail_on'))
+
+
+def resolved_of(report, host, check):
+    """Findings of ``host``/``check`` the previous run had and this one has not."""
+    return [f for f in (report.get('changes') or {}).get('resolved', []) if f['host'] == host and f['check'] == check]
+
+
+def _change_prefix(finding):
+    change = finding.get('change')
+    if change == 'still':
+        return '[still failing since %s, %d runs] ' % (finding.get('first_seen'), finding.get('streak') or 1)
+    return '[%s] ' % change if change else ''
 
 
 def render_junit(report):
     """JUnit XML: one suite per host, one test case per host x check.
 
-    ``critical`` is a failure; ``warning`` is a failure only when ``fail_on`` is ``warning``
-    (else a passing case with the findings in ``system-out``, so that CI does not go red on
-    warnings by default); ``absent`` and ``skipped`` are skipped; an unreachable or errored
-    host gives an error per check.
+    The mapping (docs/daily_health.md): ``critical`` is a failure; ``warning`` is a failure when
+    the fail level (:func:`report_fail_level`: ``summary.junit_fail_on``, else ``warning`` only
+    when ``fail_on`` is ``warning``) is ``warning``, else a passing case with the findings in
+    ``system-out``; ``absent`` and ``skipped`` are skipped; an unreachable or errored host gives
+    an error per check. Findings carry their change since the last run (``[new]``, ``[still
+    failing since ...]``); findings resolved since then are listed in the case's ``system-out``.
     """
     summary = report['summary']
-    level = junit_fail_level(summary['fail_on'])
+    level = report_fail_level(report)
     cols = report['checks'] or ['health']
     root = ElementTree.Element('testsuites', {'name': xml_text(report['title'])})
     totals = {'tests': 0, 'failures': 0, 'errors': 0, 'skipped': 0}
@@ -73,6 +98,7 @@ def render_junit(report):
                 continue
             findings = [f for f in entry['findings'] if f['check'] == name]
             detail = _findings_text(findings)
+            resolved = resolved_of(report, entry['host'], name)
             status = check['status']
             if status in (ABSENT, SKIPPED):
                 counts['skipped'] += 1
@@ -85,6 +111,12 @@ def render_junit(report):
             elif detail or status != OK:
                 out = ElementTree.SubElement(case, 'system-out')
                 out.text = xml_text('%s: %s\n%s' % (status, check['summary'], detail)).rstrip()
+            if resolved:
+                out = case.find('system-out')
+                if out is None:
+                    out = ElementTree.SubElement(case, 'system-out')
+                out.text = xml_text(('%s\n' % out.text if out.text else '') + '\n'.join(
+                    '[resolved] [%s] %s' % (f['severity'].upper(), f['message']) for f in resolved))
         if entry['error'] and entry['checks']:
             err = ElementTree.SubElement(suite, 'system-err')
             err.text = xml_text(entry['error'])

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudos.ops.plugins.plugin_utils._report_history import headline, still_line
 from ansible_collections.cloudos.ops.plugins.plugin_utils._report_model import (
     SYMBOLS, UNREACHABLE, clean, format_ms, format_time, text, value_threshold, verdict)
 
 _MD_SPECIAL = re.compile(r'([\\`*_{}\[\]<>|#!~])')
+# An ampersand that would start a character reference (&amp; &#38;): escaped; any other stays as
+# it is, so that URLs read the same in the raw text as rendered (?a=1&b=2).
+_MD_ENTITY = re.compile(r'&(?=#?[A-Za-z0-9]+;)')
 
 
 def md(value):
     """Text safe inside a Markdown table cell: specials escaped, one line."""
     out = clean(text(value).replace('\r\n', '\n').replace('\r', '\n'))
     out = _MD_SPECIAL.sub(r'\\\1', out)
-    return out.replace('&', '&amp;').replace('\n', '<br>')
+    return _MD_ENTITY.sub('&amp;', out).replace('\n', '<br>')
 
 
 def _md_table(header, rows):
@@ -31,10 +35,47 @@ def _md_table(header, rows):
     return lines
 
 
+def changes_section(report):
+    """Lines of "Changes since the last run" (none when the report has no history data)."""
+    changes = report.get('changes')
+    if changes is None:
+        return []
+    out = ['## Changes since the last run', '']
+    previous = report.get('previous_run')
+    if previous:
+        out.append('Compared with run %s (finished %s). %s' % (
+            md(previous.get('run_id') or previous.get('path') or '?'),
+            md(format_time(previous.get('finished_at')) or 'unknown'), md(headline(changes))))
+    else:
+        out.append(md(headline(changes)))
+    out.append('')
+    sections = [
+        ('New', [f for f in changes['new'] if f['severity'] in ('critical', 'warning')] if changes['history'] else []),
+        ('Resolved', changes['resolved']),
+        ('Still failing', changes['still']),
+    ]
+    for label, findings in sections:
+        if not findings:
+            continue
+        out.append('### %s (%d)' % (label, len(findings)))
+        out.append('')
+        for f in findings:
+            extra = ' (%s)' % md(still_line(f)) if f.get('change') == 'still' else ''
+            out.append('- **%s** %s %s: %s%s' % (
+                md(f.get('change', '')), md(f['severity']), md('%s/%s' % (f['host'], f['check'])), md(f['message']), extra))
+        out.append('')
+    for label, key in (('Hosts that appeared', 'hosts_added'), ('Hosts that disappeared', 'hosts_removed')):
+        if changes[key]:
+            out.append('- **%s:** %s' % (label, md(', '.join(changes[key]))))
+            out.append('')
+    return out
+
+
 def render_markdown(report):
     summary = report['summary']
     run = report['run']
     out = ['# %s' % md(report['title']), '']
+    out.extend(changes_section(report))
     out.append('- **Overall:** %s %s' % (SYMBOLS.get(summary['status'], ''), md(summary['status'].upper())))
     out.append('- **Verdict:** %s' % md(verdict(summary)))
     out.append('- **Started:** %s' % md(format_time(run['started_at']) or 'unknown'))

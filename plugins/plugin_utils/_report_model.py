@@ -95,9 +95,11 @@ def reaches(status, fail_on):
 
 
 def text(value):
-    """A value as one string: ``''`` for ``None``, JSON for dicts and lists."""
+    """A value as one string: ``''`` for ``None``, ``yes``/``no`` for booleans, JSON for dicts and lists."""
     if value is None:
         return ''
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list, tuple)):

@@ -16,7 +16,8 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
 from ansible_collections.cloudos.ops.plugins.module_utils._http import get_only
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
     CRITICAL, WARNING, Section, not_answering, not_installed)
-from ansible_collections.cloudos.ops.plugins.module_utils._health.monitoring import CONTAINER_HINTS, units_for
+from ansible_collections.cloudos.ops.plugins.module_utils._health.monitoring import (
+    CONTAINER_HINTS, counted_here, units_for)
 
 MAX_LISTED = 20
 
@@ -78,11 +79,14 @@ def evaluate(sec, alerts, thresholds):
 
 
 def read_firing(sec, host, params, labels=None, what='firing alerts', unknown='firing alerts unknown', action=None,
-                required=None):
+                required=None, refer_to=None):
     """Firing alerts (active, neither silenced nor inhibited, with ``labels``) as :func:`parse_alerts`
     gives them, through ``AlertmanagerClient``; or ``None`` with ``sec`` made absent or critical.
 
     ``required`` (a list) reports a missing Alertmanager as :func:`core.not_installed` does.
+    ``refer_to`` (a section name): when Alertmanager does not answer at all (refused, no
+    connection) that section reports the outage; ``sec`` is then ``skipped`` and says so
+    instead of counting the same outage a second time.
     """
     base = params['alertmanager_url']
     client = AlertmanagerClient(base, timeout=None, send=get_only(host.http_get))
@@ -104,6 +108,11 @@ def read_firing(sec, host, params, labels=None, what='firing alerts', unknown='f
         if required is not None:
             not_installed(sec, 'alerts', required, 'Alertmanager', sec.summary)
         return None
+    if refer_to and getattr(err, 'kind', '') in ('refused', 'connection'):
+        sec.skipped = True
+        sec.summary = '%s: Alertmanager is not answering, counted under %s' % (unknown, refer_to)
+        sec.details['not_answering'] = '%s%s' % ('%s but ' % evidence if evidence else '', err.message)
+        return None
     sec.add(CRITICAL, 'cannot list %s: %s%s' % (what, '%s but ' % evidence if evidence else '', err.message),
             action or 'Bring Alertmanager back (see the monitoring check), then review alerts: amtool alert query')
     return None
@@ -111,7 +120,8 @@ def read_firing(sec, host, params, labels=None, what='firing alerts', unknown='f
 
 def probe(host, params, thresholds):
     sec = Section('alerts')
-    alerts = read_firing(sec, host, params, required=params.get('required') or [])
+    alerts = read_firing(sec, host, params, required=params.get('required') or [],
+                         refer_to='monitoring' if counted_here(params) else None)
     if alerts is not None:
         evaluate(sec, alerts, thresholds)
     return sec

@@ -43,6 +43,28 @@ RESTART = {
 }
 
 
+# Where systemd does not run (a container, a host booted with another init) systemctl cannot
+# work: the same advice with the init system's `service` command and the logs it keeps.
+NO_SYSTEMD = {
+    'prometheus': 'service prometheus status; tail -n 100 /var/log/prometheus/prometheus.log; service prometheus restart',
+    'grafana': 'service grafana-server status; tail -n 100 /var/log/grafana/grafana.log; service grafana-server restart',
+    'alertmanager': ('service prometheus-alertmanager status; tail -n 100 /var/log/prometheus/prometheus-alertmanager.log; '
+                     'service prometheus-alertmanager restart'),
+    'ai_engine': ('systemd is not running here: docker logs --tail 100 cloudos-ai-engine; docker restart cloudos-ai-engine '
+                  '(or start the engine as its installation describes)'),
+}
+
+
+def restart_advice(host, component):
+    """What to run when ``component`` is down, for the init system this host has: systemctl and
+    journalctl when systemd runs (``core.Host.systemd_running``), ``service`` otherwise."""
+    try:
+        running = host.systemd_running()
+    except Exception:  # pylint: disable=broad-except
+        running = True
+    return RESTART[component] if running else NO_SYSTEMD[component]
+
+
 def units_for(params, component):
     custom = (params.get('component_units') or {}).get(component)
     return list(custom) if custom else DEFAULT_UNITS[component]
@@ -121,9 +143,16 @@ def probe(host, params, thresholds):
         if state == 'absent':
             not_installed(sec, component, required, LABELS[component], message)
         elif state != 'up':
-            sec.add(CRITICAL, message, RESTART[component])
+            sec.add(CRITICAL, message, restart_advice(host, component))
     if all(s == 'absent' for s in states.values()) and not sec.findings:
         sec.set_absent('Prometheus, Grafana and Alertmanager are not installed')
         return sec
     sec.summary = ', '.join('%s %s' % (LABELS[c], states[c]) for c in components)
     return sec
+
+
+def counted_here(params):
+    """Whether this module run's ``monitoring`` section reports Alertmanager being down (so that
+    another section refers to it instead of counting the same outage again)."""
+    checks = params.get('checks') or ['all']
+    return 'all' in checks or 'monitoring' in checks

@@ -84,7 +84,8 @@ def test_local_run_writes_the_four_files_prints_the_path_and_publishes_stats(tmp
     assert proc.returncode == (2 if report['summary']['fail_on_reached'] else 0), proc.stdout[-3000:]
     assert report['summary']['fail_on_reached'] == (host['status'] == 'critical')
     assert int(junit.get('tests')) == 9
-    assert int(junit.get('failures')) == sum(1 for c in host['checks'].values() if c['status'] == 'critical')
+    # Changed with daily_health_junit_fail_on (default warning): warnings are JUnit failures too.
+    assert int(junit.get('failures')) == sum(1 for c in host['checks'].values() if c['status'] in ('critical', 'warning'))
     shown = task_results(out, 'Show where the report is')['localhost']['msg']
     assert shown[0] == 'Fleet report: %s' % (report_dir / 'report.html')
     stats = out['global_custom_stats']['daily_health']
@@ -155,6 +156,10 @@ def test_check_mode_still_writes_the_report(tmp_path):
     report = load(tmp_path / 'run')[0]
     assert report['run']['metadata']['check mode'] is True
     assert report['hosts'][0]['checks']['ai_engine']['status'] == 'critical'
+    # Printed for people, not in Python's spelling.
+    with open(str(tmp_path / 'run' / 'report.md')) as handle:
+        markdown = handle.read()
+    assert '- **check mode:** yes' in markdown and 'True' not in markdown
 
 
 def test_unreachable_hosts_are_reported_and_fail_the_play(tmp_path):

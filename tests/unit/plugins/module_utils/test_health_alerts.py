@@ -65,10 +65,21 @@ def test_absent_when_nothing_answers_and_nothing_installed():
     assert sec.status == 'absent'
 
 
-def test_down_when_refused_but_unit_exists():
-    sec = alerts.probe(FakeHost(units=['prometheus-alertmanager.service']), params(), THRESHOLDS)
+def test_down_when_refused_but_unit_exists_is_critical_when_monitoring_does_not_run():
+    # Changed (issue 17): only when this run has no monitoring section to count the outage.
+    sec = alerts.probe(FakeHost(units=['prometheus-alertmanager.service']), params(checks=['alerts']), THRESHOLDS)
     assert sec.status == 'critical'
     assert 'systemd unit prometheus-alertmanager.service exists but' in sec.findings[0]['message']
+
+
+def test_alertmanager_down_is_counted_once_under_monitoring_and_alerts_refers_to_it():
+    from ansible_collections.cloudos.ops.plugins.module_utils._health import monitoring
+    host = FakeHost(units=['prometheus-alertmanager.service'])
+    sec = alerts.probe(host, params(), THRESHOLDS)
+    assert sec.status == 'skipped' and sec.findings == []
+    assert 'counted under monitoring' in sec.summary
+    mon = monitoring.probe(host, params(), THRESHOLDS)
+    assert [f['message'] for f in mon.findings if 'Alertmanager' in f['message']]
 
 
 def test_garbage_answer_is_critical():

@@ -167,3 +167,13 @@ def test_prometheus_and_alertmanager_are_asked_through_their_clients():
     prom = HttpError('GET %s answered HTTP 503: not ready' % PROM, url=PROM, status=503, kind='http')
     sec = monitoring.probe(FakeHost(urls=dict(ALL_UP, **{PROM: prom})), params(), THRESHOLDS)
     assert sec.metrics['prometheus'] == 'failing' and 'HTTP 503' in sec.findings[0]['message']
+
+
+def test_advice_fits_a_host_without_systemd():
+    urls = dict(ALL_UP)
+    urls.pop('http://localhost:9090/-/healthy', None)
+    with_systemd = monitoring.probe(FakeHost(urls=urls, units=['prometheus.service']), params(), THRESHOLDS)
+    without = monitoring.probe(FakeHost(urls=urls, units=['prometheus.service'], systemd=False), params(), THRESHOLDS)
+    assert 'systemctl restart prometheus' in with_systemd.findings[0]['action']
+    assert 'systemctl' not in without.findings[0]['action']
+    assert 'service prometheus restart' in without.findings[0]['action']
