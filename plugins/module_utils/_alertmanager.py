@@ -47,6 +47,7 @@ from ansible_collections.cloudos.ops.plugins.module_utils._http import (
     check_token,
     join_url,
     request,
+    scrub,
     validate_url,
 )
 
@@ -863,6 +864,10 @@ class AlertmanagerClient:
             message += ' (check ca_path, or validate_certs=false for a test server)'
         return message
 
+    def _scrub(self, text):
+        """``text`` without this client's secrets: a server may echo them in an answer we quote."""
+        return scrub(text, (self.options.get('bearer_token'), self.options.get('url_password')))
+
     def _json(self, method, path, what, shape, items=None, data=None, query=None, check=None):
         """The decoded answer of one request, checked to be a ``shape`` (``dict`` or ``list``) whose
         elements are ``items``: a proxy's HTML page, a string or ``null`` is a clear error naming
@@ -889,8 +894,8 @@ class AlertmanagerClient:
                     answer = item
                     break
         if problem:
-            raise AlertmanagerError('%s: %s %s answered %.200s: %s (is url an Alertmanager?)'
-                                    % (what, method, target, _short(answer), problem),
+            raise AlertmanagerError(self._scrub('%s: %s %s answered %.200s: %s (is url an Alertmanager?)'
+                                                % (what, method, target, _short(answer), problem)),
                                     status=getattr(response, 'status', None), kind='invalid', url=target)
         return answer
 
@@ -911,8 +916,9 @@ class AlertmanagerClient:
     def post_silence(self, body):
         data = self._json('POST', 'api/v2/silences', 'create silence', dict, data=body)
         if not isinstance(data.get('silenceID'), str) or not data['silenceID']:
-            raise AlertmanagerError('POST %s answered %r without a silenceID'
-                                    % (join_url(self.url, 'api/v2/silences'), str(data)[:200]), kind='invalid')
+            raise AlertmanagerError(self._scrub('POST %s answered %r without a silenceID'
+                                                % (join_url(self.url, 'api/v2/silences'), str(data)[:200])),
+                                    kind='invalid')
         return data['silenceID']
 
     def expire_silence(self, silence_id):

@@ -81,13 +81,18 @@ class HttpError(Exception):
 class Response:
     """An HTTP answer: ``status``, ``headers`` (dict, lower-case keys), ``body`` (bytes)."""
 
-    def __init__(self, url, status, headers, body, elapsed_ms, method='GET'):
+    def __init__(self, url, status, headers, body, elapsed_ms, method='GET', secrets=()):
         self.method = method
         self.url = url
         self.status = status
         self.headers = headers
         self.body = body
         self.elapsed_ms = elapsed_ms
+        self.secrets = tuple(secrets)
+
+    def scrub(self, text):
+        """``text`` without the request's secrets (a server may echo them in its answer)."""
+        return _scrub(text, self.secrets)
 
     @property
     def text(self):
@@ -99,9 +104,9 @@ class Response:
             return json.loads(self.text)
         except ValueError as exc:
             raise HttpError(
-                '%s %s answered HTTP %s with a body that is not JSON (%s): %s'
-                % (self.method, self.url, self.status, exc, _quote(self.text)),
-                url=self.url, status=self.status, body=self.text, kind='invalid')
+                self.scrub('%s %s answered HTTP %s with a body that is not JSON (%s): %s'
+                           % (self.method, self.url, self.status, exc, _quote(self.text))),
+                url=self.url, status=self.status, body=self.scrub(self.text), kind='invalid')
 
 
 def _quote(text):
@@ -374,6 +379,12 @@ def _scrub(text, secrets):
     return text
 
 
+def scrub(text, secrets):
+    """``text`` with each of ``secrets`` replaced by ``********``: for messages that quote a
+    server's answer, which may echo what it was sent."""
+    return _scrub(text, [s for s in secrets if s])
+
+
 def request(url, method='GET', data=None, headers=None, timeout=10.0,
             url_username=None, url_password=None, bearer_token=None,
             validate_certs=True, ca_path=None, client_cert=None, client_key=None,
@@ -416,8 +427,10 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
         send_headers['Authorization'] = 'Basic %s' % basic
         secrets.append(basic)
     try:
-        return _request(url, method, data, send_headers, timeout, expect, max_bytes,
-                        (validate_certs, ca_path, client_cert, client_key))
+        response = _request(url, method, data, send_headers, timeout, expect, max_bytes,
+                            (validate_certs, ca_path, client_cert, client_key))
+        response.secrets = tuple(secrets)
+        return response
     except HttpError as exc:
         if secrets:
             exc.message = _scrub(exc.message, secrets)

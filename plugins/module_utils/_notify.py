@@ -398,7 +398,7 @@ class Sender:
                 retry = exc.status in RETRY_STATUSES or exc.kind in ('timeout', 'refused', 'connection')
                 if not retry or attempt >= self.retries:
                     message = exc.message.replace(url, shown_url(url))
-                    for secret in [headers.get('Authorization')] + [v for v in headers.values()]:
+                    for secret in [headers.get('Authorization')] + list(headers.values()):
                         if secret:
                             message = message.replace(str(secret), '********')
                     raise NotifyError('%s: %s' % (what, message))

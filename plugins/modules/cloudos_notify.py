@@ -44,7 +44,7 @@ options:
         choices: [webhook, slack, pagerduty, smtp]
         required: true
       name:
-        description: A name for messages and results (default C(<type> #<n>)).
+        description: "A name for messages and results (default: the type and the position in O(targets), for example V(webhook #1))."
         type: str
       url:
         description:

@@ -132,8 +132,8 @@ def test_check_mode_predicts_the_real_run(window, step):
 
 
 def test_steps_do_what_a_user_expects(window):
-    assert [window['real_%s' % s]['action'] for s in PAIRS] == ['created', 'unchanged', 'updated', 'unchanged',
-                                                                 'updated', 'expired']
+    actions = [window['real_%s' % s]['action'] for s in PAIRS]
+    assert actions == ['created', 'unchanged', 'updated', 'unchanged', 'updated', 'expired']
     assert [window['real_%s' % s]['changed'] for s in PAIRS] == [True, False, True, False, True, True]
 
 

@@ -290,6 +290,21 @@ def test_server_echoing_the_credentials_is_scrubbed():
     assert 'denied for Bearer ********' in err.value.message
 
 
+@pytest.mark.parametrize('body, content_type', [
+    ('<html>hello Bearer %s</html>' % TOKEN, 'text/html'),
+    (json.dumps('Bearer %s' % TOKEN), 'application/json'),
+    (json.dumps({'silenceID': None, 'echo': TOKEN}), 'application/json'),
+])
+def test_alertmanager_answer_echoing_the_token_is_scrubbed(body, content_type):
+    with hs.HostileServer(hs.answer(200, body.encode(), content_type=content_type)) as srv:
+        client = AlertmanagerClient(srv.url(''), bearer_token=TOKEN, timeout=3)
+        with pytest.raises(AlertmanagerError) as err:
+            client.post_silence({'matchers': []}) if 'silenceID' in body else client.list_silences()
+    assert srv.requests[0].headers['authorization'] == 'Bearer ' + TOKEN
+    assert no_secret(err.value.message) and '********' in err.value.message
+    assert srv.url('/api/v2/silences') in err.value.message
+
+
 # =========================================================================== rule 3: wrong shapes
 
 WRONG_SHAPES = [
