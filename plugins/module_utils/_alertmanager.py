@@ -42,8 +42,12 @@ from ansible_collections.cloudos.ops.plugins.module_utils import _common
 from ansible_collections.cloudos.ops.plugins.module_utils._common import utcnow
 from ansible_collections.cloudos.ops.plugins.module_utils._http import (
     HttpError,
+    check_headers,
+    check_timeout,
+    check_token,
     join_url,
     request,
+    scrub,
     validate_url,
 )
 
@@ -59,6 +63,11 @@ TIME_TOLERANCE = timedelta(seconds=1)
 #: its start is the server's clock on arrival, so "start + duration" is later than the end
 #: by that latency (seconds on a loaded controller); re-running must not creep the end.
 DURATION_SLACK = timedelta(minutes=1)
+
+#: No silence starts or ends further from now than this (about ten years): a longer window is
+#: a typo (``99999999999w``, ``9999-12-31``), and would overflow the date arithmetic of this
+#: module or of the server.
+HORIZON = timedelta(days=3653)
 
 #: Silences in these states exist; expired ones are history.
 LIVE_STATES = ('active', 'pending')
@@ -385,6 +394,9 @@ def parse_duration(text, field='duration'):
                                   % (field, raw, unit), field=field)
         seconds += int(part.group(1)) * _DURATION_UNITS[unit]
         pos = part.end()
+        if seconds > HORIZON.total_seconds():
+            raise ValidationError('%s=%r is too long: a silence lasts at most %s (%d days)'
+                                  % (field, raw, _format_delta(HORIZON), HORIZON.days), field=field)
     if pos != len(raw):
         raise ValidationError('%s=%r is not a duration; use a number with a unit, e.g. 90m, 2h, 1d or 1h30m'
                               % (field, raw), field=field)
@@ -482,6 +494,14 @@ def build_silence_spec(params, now=None):
         duration = parse_duration(params['duration'], 'duration')
     else:
         raise ValidationError('state=present needs ends_at or duration', field='duration')
+    for field, moment in (('starts_at', starts_at), ('ends_at', ends_at)):
+        if moment is not None and moment - now > HORIZON:
+            raise ValidationError('%s=%s is more than %d days from now (%s): refused as a typo; a silence starts and '
+                                  'ends within about ten years' % (field, params[field], HORIZON.days, format_time(now)),
+                                  field=field)
+    if starts_at is not None and duration is not None and starts_at + duration - now > HORIZON:
+        raise ValidationError('starts_at=%s plus duration=%s ends more than %d days from now: refused as a typo'
+                              % (params['starts_at'], params['duration'], HORIZON.days), field='duration')
     return SilenceSpec('present', matchers=matchers, created_by=params['created_by'], comment=params['comment'],
                        starts_at=starts_at, ends_at=ends_at, duration=duration)
 
@@ -674,6 +694,11 @@ def plan_present(spec, silences, now=None):
         end = spec.ends_at
     else:
         end = start + spec.duration
+        if start_text == existing['startsAt'] and end < old_end:
+            # ``duration`` means "at least until": the window was extended since (by a later
+            # ends_at or a longer duration); a re-run never shortens it. An explicit earlier
+            # ends_at does.
+            return Plan('unchanged', before=existing, after=existing, expire=duplicates, existing=existing)
         if end <= now:
             raise ValidationError(
                 'duration=%s measured from the start of the silence in force (%s, id %s) ends in the past; '
@@ -770,13 +795,22 @@ def check_connection_params(params):
     if error:
         raise ValidationError(error, field='url')
     timeout = params.get('timeout')
-    if timeout is not None and timeout <= 0:
-        raise ValidationError('timeout=%s must be a positive number of seconds' % timeout, field='timeout')
+    if timeout is not None:
+        error = check_timeout(timeout)
+        if error:
+            raise ValidationError(error, field='timeout')
+    if params.get('bearer_token'):
+        error = check_token(params['bearer_token'])
+        if error:
+            raise ValidationError(error, field='bearer_token')
     if params.get('client_key') and not params.get('client_cert'):
         raise ValidationError('client_key needs client_cert', field='client_key')
     for name, value in (params.get('headers') or {}).items():
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ValidationError('headers[%s] must be a string, got %r' % (name, value), field='headers')
+    error = check_headers(params.get('headers'))
+    if error:
+        raise ValidationError(error, field='headers')
 
 
 class AlertmanagerClient:
@@ -830,10 +864,15 @@ class AlertmanagerClient:
             message += ' (check ca_path, or validate_certs=false for a test server)'
         return message
 
-    def _json(self, method, path, what, shape, items=None, data=None, query=None):
+    def _scrub(self, text):
+        """``text`` without this client's secrets: a server may echo them in an answer we quote."""
+        return scrub(text, (self.options.get('bearer_token'), self.options.get('url_password')))
+
+    def _json(self, method, path, what, shape, items=None, data=None, query=None, check=None):
         """The decoded answer of one request, checked to be a ``shape`` (``dict`` or ``list``) whose
         elements are ``items``: a proxy's HTML page, a string or ``null`` is a clear error naming
-        the endpoint, never an AttributeError later."""
+        the endpoint, never an AttributeError later. ``check(item)`` returns what is wrong with
+        one element (or the object), else ``None``."""
         response = self._call(method, path, data=data, query=query)
         target = self.endpoint(path, query)
         try:
@@ -847,9 +886,16 @@ class AlertmanagerClient:
             bad = [item for item in answer if not isinstance(item, items)]
             if bad:
                 problem = 'expected a JSON list of %ss, found %s' % (_JSON_NAMES[items], _json_name(bad[0]))
+        if problem is None and check is not None:
+            for index, item in enumerate(answer if isinstance(answer, list) else [answer]):
+                problem = check(item)
+                if problem:
+                    problem = ('item %d: %s' % (index, problem)) if isinstance(answer, list) else problem
+                    answer = item
+                    break
         if problem:
-            raise AlertmanagerError('%s: %s %s answered %.200s: %s (is url an Alertmanager?)'
-                                    % (what, method, target, _short(answer), problem),
+            raise AlertmanagerError(self._scrub('%s: %s %s answered %.200s: %s (is url an Alertmanager?)'
+                                                % (what, method, target, _short(answer), problem)),
                                     status=getattr(response, 'status', None), kind='invalid', url=target)
         return answer
 
@@ -861,16 +907,18 @@ class AlertmanagerClient:
         return self._json('GET', 'api/v2/status', 'status', dict)
 
     def list_silences(self):
-        return self._json('GET', 'api/v2/silences', 'list silences', list, dict)
+        return self._json('GET', 'api/v2/silences', 'list silences', list, dict, check=silence_problem)
 
     def get_silence(self, silence_id):
-        return self._json('GET', 'api/v2/silence/%s' % quote(silence_id, safe=''), 'get silence', dict)
+        return self._json('GET', 'api/v2/silence/%s' % quote(silence_id, safe=''), 'get silence', dict,
+                          check=silence_problem)
 
     def post_silence(self, body):
         data = self._json('POST', 'api/v2/silences', 'create silence', dict, data=body)
-        if not data.get('silenceID'):
-            raise AlertmanagerError('POST %s answered %r without a silenceID'
-                                    % (join_url(self.url, 'api/v2/silences'), str(data)[:200]), kind='invalid')
+        if not isinstance(data.get('silenceID'), str) or not data['silenceID']:
+            raise AlertmanagerError(self._scrub('POST %s answered %r without a silenceID'
+                                                % (join_url(self.url, 'api/v2/silences'), str(data)[:200])),
+                                    kind='invalid')
         return data['silenceID']
 
     def expire_silence(self, silence_id):
@@ -886,10 +934,57 @@ class AlertmanagerClient:
             query.append(('filter', str(matcher)))
         if receiver:
             query.append(('receiver', receiver))
-        return self._json('GET', 'api/v2/alerts', 'list alerts', list, dict, query=query)
+        return self._json('GET', 'api/v2/alerts', 'list alerts', list, dict, query=query, check=alert_problem)
 
 
 _JSON_NAMES = {dict: 'object', list: 'list', str: 'string'}
+
+
+def _field_problem(item, name, kind, required=False):
+    if name not in item or item[name] is None:
+        return 'no "%s" field' % name if required else None
+    if not isinstance(item[name], kind) or isinstance(item[name], bool):
+        return '"%s" is %s, expected a JSON %s' % (name, _json_name(item[name]), _JSON_NAMES[kind])
+    return None
+
+
+def silence_problem(item):
+    """What makes ``item`` not an API v2 silence (``id``, ``matchers``, ``startsAt``, ``endsAt``,
+    ``status`` of the right types, times readable), else ``None``."""
+    for name, kind, required in (('id', str, True), ('matchers', list, True), ('startsAt', str, True),
+                                 ('endsAt', str, True), ('status', dict, False), ('createdBy', str, False),
+                                 ('comment', str, False)):
+        problem = _field_problem(item, name, kind, required)
+        if problem:
+            return problem
+    for matcher in item['matchers']:
+        if not isinstance(matcher, dict) or not isinstance(matcher.get('name'), str) \
+                or not isinstance(matcher.get('value'), str):
+            return 'a matcher is not a {name, value, isRegex} object: %.100r' % (matcher,)
+    for name in ('startsAt', 'endsAt'):
+        if _common.parse_time(item[name], naive_zone=None) is None:
+            return '"%s" is not an RFC 3339 time: %.60r' % (name, item[name])
+    state = item.get('status', {}).get('state')
+    if state is not None and not isinstance(state, str):
+        return '"status.state" is %s, expected a string' % _json_name(state)
+    return None
+
+
+def alert_problem(item):
+    """What makes ``item`` not an API v2 alert (``labels``/``annotations`` objects of strings,
+    ``status`` an object), else ``None``."""
+    for name, kind in (('labels', dict), ('annotations', dict), ('status', dict), ('startsAt', str)):
+        problem = _field_problem(item, name, kind)
+        if problem:
+            return problem
+    for name in ('labels', 'annotations'):
+        for key, value in (item.get(name) or {}).items():
+            if not isinstance(value, str):
+                return '"%s.%s" is %s, expected a string' % (name, key, _json_name(value))
+    state = (item.get('status') or {}).get('state')
+    if state is not None and not isinstance(state, str):
+        return '"status.state" is %s, expected a string' % _json_name(state)
+    return None
 
 
 def _short(answer):

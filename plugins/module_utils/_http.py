@@ -29,6 +29,8 @@ import base64
 import http.client
 import io
 import json
+import math
+import re
 import socket
 import ssl
 import threading
@@ -52,6 +54,13 @@ _SAFE_METHODS = ('GET', 'HEAD')
 _CREDENTIAL_HEADERS = ('authorization', 'proxy-authorization', 'cookie')
 _CHUNK = 64 * 1024
 
+#: Longest ``timeout`` accepted (seconds): more is a typo, and ``inf`` or ``1e309`` would overflow.
+MAX_TIMEOUT = 86400.0
+
+# A header name is an RFC 9110 token; a value has no control characters (CR, LF, NUL...).
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_BAD_VALUE_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f]')
+
 
 class HttpError(Exception):
     """A request that did not produce a usable answer.
@@ -72,13 +81,18 @@ class HttpError(Exception):
 class Response:
     """An HTTP answer: ``status``, ``headers`` (dict, lower-case keys), ``body`` (bytes)."""
 
-    def __init__(self, url, status, headers, body, elapsed_ms, method='GET'):
+    def __init__(self, url, status, headers, body, elapsed_ms, method='GET', secrets=()):
         self.method = method
         self.url = url
         self.status = status
         self.headers = headers
         self.body = body
         self.elapsed_ms = elapsed_ms
+        self.secrets = tuple(secrets)
+
+    def scrub(self, text):
+        """``text`` without the request's secrets (a server may echo them in its answer)."""
+        return _scrub(text, self.secrets)
 
     @property
     def text(self):
@@ -90,9 +104,9 @@ class Response:
             return json.loads(self.text)
         except ValueError as exc:
             raise HttpError(
-                '%s %s answered HTTP %s with a body that is not JSON (%s): %s'
-                % (self.method, self.url, self.status, exc, _quote(self.text)),
-                url=self.url, status=self.status, body=self.text, kind='invalid')
+                self.scrub('%s %s answered HTTP %s with a body that is not JSON (%s): %s'
+                           % (self.method, self.url, self.status, exc, _quote(self.text))),
+                url=self.url, status=self.status, body=self.scrub(self.text), kind='invalid')
 
 
 def _quote(text):
@@ -133,6 +147,52 @@ def redact_url(url):
     if '@' not in authority:
         return url
     return scheme + sep + '***@' + authority.rpartition('@')[2] + slash + path
+
+
+def check_timeout(value, name='timeout', maximum=MAX_TIMEOUT):
+    """Return an error message for a timeout that is not a finite number of seconds in
+    ``(0, maximum]`` (``nan``, ``inf``, ``1e309``, negative, a boolean), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return '%s must be a number of seconds, got %r' % (name, value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if math.isnan(number) or not 0 < number <= maximum:
+        return '%s must be more than 0 and at most %d seconds, got %s' % (name, maximum, _short_number(value))
+    return None
+
+
+def _short_number(value):
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + '...'
+
+
+def check_headers(headers, name='headers'):
+    """Return an error message for a header that cannot be sent as given, else ``None``: a name
+    that is not a token, or a value with a control character (a CR LF would inject a header, a
+    trailing newline is usually a token file read without stripping). The value is never quoted:
+    it is often a secret."""
+    for key, value in (headers or {}).items():
+        if not isinstance(key, str) or not _HEADER_NAME_RE.match(key):
+            return '%s: %r is not a valid header name' % (name, key)
+        if not isinstance(value, str):
+            value = str(value)
+        if _BAD_VALUE_RE.search(value):
+            return ('%s[%s] contains a control character (CR, LF, NUL...): refused before sending; the value '
+                    'is not shown (strip the trailing newline of a token file)' % (name, key))
+        if value != value.strip():
+            return '%s[%s] starts or ends with white space: refused before sending; the value is not shown' % (name, key)
+    return None
+
+
+def check_token(token, name='bearer_token'):
+    """Return an error message for a bearer token that is not one printable word, else ``None``;
+    the token itself is never quoted."""
+    if not isinstance(token, str) or not token or any(c.isspace() or not c.isprintable() for c in token):
+        return ('%s contains white space or a control character (a trailing newline from a token file?): '
+                'refused before sending; the token is not shown' % name)
+    return None
 
 
 def join_url(base, path):
@@ -300,6 +360,10 @@ def _read(response, what, max_bytes):
     while True:
         chunk = response.read(_CHUNK)
         if not chunk:
+            # ``read(amt)`` returns b'' when the server closes early, where ``read()`` would raise.
+            if length and length.isdigit() and size < int(length) and response.chunked is False:
+                raise HttpError('%s failed: the answer ended after %d of the %s bytes its Content-Length announced'
+                                % (what, size, length), kind='connection')
             return b''.join(chunks)
         size += len(chunk)
         if size > max_bytes:
@@ -313,6 +377,12 @@ def _scrub(text, secrets):
     for secret in secrets:
         text = text.replace(secret, '********')
     return text
+
+
+def scrub(text, secrets):
+    """``text`` with each of ``secrets`` replaced by ``********``: for messages that quote a
+    server's answer, which may echo what it was sent."""
+    return _scrub(text, [s for s in secrets if s])
 
 
 def request(url, method='GET', data=None, headers=None, timeout=10.0,
@@ -330,6 +400,19 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
     if timeout is None:
         timeout = 10.0
     secrets = [s for s in (bearer_token, url_password) if s]
+    redacted = redact_url(url)
+    error = check_timeout(timeout)
+    if error is None and bearer_token:
+        error = check_token(bearer_token)
+    if error is None:
+        error = check_headers(headers)
+    if error is None and url_username is not None and (
+            _BAD_VALUE_RE.search(str(url_username)) or ':' in str(url_username)):
+        error = 'url_username contains a colon or a control character: refused before sending'
+    if error is None and url_password is not None and _BAD_VALUE_RE.search(str(url_password)):
+        error = 'url_password contains a control character: refused before sending; the password is not shown'
+    if error:
+        raise HttpError('%s %s: %s' % (method, redacted, _scrub(error, secrets)), url=redacted, kind='invalid')
     send_headers = {'Accept': 'application/json', 'User-Agent': 'ansible-httpget'}
     if data is not None and not isinstance(data, (bytes, str)):
         data = json.dumps(data)
@@ -344,8 +427,10 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
         send_headers['Authorization'] = 'Basic %s' % basic
         secrets.append(basic)
     try:
-        return _request(url, method, data, send_headers, timeout, expect, max_bytes,
-                        (validate_certs, ca_path, client_cert, client_key))
+        response = _request(url, method, data, send_headers, timeout, expect, max_bytes,
+                            (validate_certs, ca_path, client_cert, client_key))
+        response.secrets = tuple(secrets)
+        return response
     except HttpError as exc:
         if secrets:
             exc.message = _scrub(exc.message, secrets)

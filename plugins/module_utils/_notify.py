@@ -33,11 +33,13 @@ import smtplib
 import ssl
 import time
 
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from ansible_collections.cloudos.ops.plugins.module_utils._common import rfc3339, utcnow, parse_time
-from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, request, validate_url
+from ansible_collections.cloudos.ops.plugins.module_utils._http import (
+    HttpError, check_headers, check_timeout, check_token, request, validate_url)
 
 TYPES = ('webhook', 'slack', 'pagerduty', 'smtp')
 STATUSES = ('firing', 'resolved')
@@ -48,6 +50,13 @@ PAGERDUTY_DEDUP_MAX = 255
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # Alertmanager's zero time: an alert that has not ended.
 ZERO_TIME = '0001-01-01T00:00:00Z'
+#: An alert's ``starts_at`` lies between the Unix epoch and this far ahead of the clock (skew).
+STARTS_AT_SKEW = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: Most ``retries`` and ``timeout`` (seconds) accepted: each target is bounded by about
+#: (retries + 1) * timeout plus at most 30 s of backoff a retry.
+MAX_RETRIES = 10
+MAX_TIMEOUT = 300
 
 
 class NotifyError(ValueError):
@@ -69,8 +78,19 @@ def _text(value, name, required=False):
     return text
 
 
-def normalise_alerts(alerts):
+def check_limits(timeout, retries):
+    """Raise :class:`NotifyError` naming ``timeout`` or ``retries`` when out of bounds (``nan``,
+    ``inf``, negative, huge): a target may never hold a run for hours."""
+    error = check_timeout(timeout, 'timeout', maximum=MAX_TIMEOUT)
+    if error:
+        raise NotifyError(error)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+        raise NotifyError('retries must be a whole number from 0 to %d, got %r' % (MAX_RETRIES, retries))
+
+
+def normalise_alerts(alerts, now=None):
     """Validated copies of ``alerts``; raise :class:`NotifyError` naming the entry and field."""
+    now = now or utcnow()
     if not isinstance(alerts, list) or not alerts:
         raise NotifyError('alerts must be a non-empty list, got %r' % (alerts,))
     out = []
@@ -100,6 +120,9 @@ def normalise_alerts(alerts):
         started = parse_time(starts) if starts else None
         if starts and started is None:
             raise NotifyError('%s.starts_at=%r is not an RFC 3339 time' % (where, starts))
+        if started is not None and not _EPOCH <= started <= now + STARTS_AT_SKEW:
+            raise NotifyError('%s.starts_at=%r is out of range: an alert starts after 1970-01-01 and at most a day '
+                              'ahead of now (%s)' % (where, starts, rfc3339(now)))
         out.append({
             'name': name, 'status': status, 'severity': severity, 'source': source, 'key': key,
             'summary': _text(alert.get('summary'), where + '.summary', required=True),
@@ -120,6 +143,12 @@ def validate_target(target, index):
         error = validate_url(target.get('url'), where + '.url')
         if error:
             raise NotifyError(error)
+    # A token or header with a newline is refused here, before anything is sent, naming the
+    # option and never quoting the value.
+    error = (check_token(target['bearer_token'], where + '.bearer_token') if target.get('bearer_token') else None) \
+        or check_headers(target.get('headers'), where + '.headers')
+    if error:
+        raise NotifyError(error)
     if kind == 'pagerduty':
         if not target.get('routing_key'):
             raise NotifyError('%s: a pagerduty target needs routing_key' % where)
@@ -431,7 +460,7 @@ def notify(targets, alerts, title='cloudos.ops', receiver='cloudos.ops', check_m
     take the notification (their messages name the target, never its secrets).
     """
     now = now or utcnow()
-    normal = normalise_alerts(alerts)
+    normal = normalise_alerts(alerts, now)
     planned = plan(targets, normal, title, receiver, now)
     result = {'changed': True, 'alerts': len(normal),
               'alert_keys': [a['key'] for a in normal], 'notifications': [], 'undelivered': []}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, join_url, request, validate_url
+from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, check_timeout, join_url, request, validate_url
 
 DEFAULT_URL = 'http://localhost:9090'
 
@@ -61,6 +61,10 @@ class PrometheusClient:
         error = validate_url(params.get('prometheus_url'), 'prometheus_url')
         if error:
             raise PrometheusError(error, url=params.get('prometheus_url'), kind='invalid')
+        if params.get('timeout') is not None:
+            error = check_timeout(params['timeout'])
+            if error:
+                raise PrometheusError(error, url=params.get('prometheus_url'), kind='invalid')
         return cls(params['prometheus_url'], timeout=params.get('timeout') or 30.0,
                    validate_certs=params.get('validate_certs', True), send=send)
 

@@ -84,8 +84,13 @@ def threshold_number(key, value):
             number = float(value.strip().rstrip('%'))
         except ValueError:
             number = None
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number):
-        raise ThresholdError('thresholds.%s must be a number, got %r' % (key, value))
+    shown = value
+    if isinstance(number, int) and not isinstance(number, bool) and abs(number) > 2 ** 53:
+        # A huge whole number: refused below, never an OverflowError (nor printed in full).
+        digits = str(value)[:12] if value.bit_length() < 10000 else ''
+        number, shown = math.inf, '%s (a %d-bit number)' % (digits, value.bit_length())
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number) or math.isinf(number):
+        raise ThresholdError('thresholds.%s must be a number, got %.40r' % (key, shown))
     if number < 0:
         raise ThresholdError('thresholds.%s must not be negative, got %r' % (key, value))
     return int(number) if float(number).is_integer() else float(number)

@@ -17,6 +17,10 @@ description:
   - With O(state=present) exactly one silence with the given O(matchers), O(created_by) and O(comment) is in
     force. These three fields are the silence's identity; its times are not. Running the same task again
     finds the silence and sends nothing. A later O(ends_at), or a longer O(duration), extends it.
+  - A re-run never shortens a window. O(duration) means "at least until", so when the silence in force already
+    ends later than its start plus O(duration) (it was extended since, by a later O(ends_at) or a longer
+    O(duration)), it is kept and the result is RV(action=unchanged). Only an explicit earlier O(ends_at)
+    shortens a silence (the diff shows the old and the new end).
   - An extension is sent as an update of the silence in force. Alertmanager keeps the silence's ID when it
     can update in place (same matchers, and an active silence keeps its start, or a pending one starts in
     the future); otherwise it expires the old silence and creates a new one. The module sends the matchers in
@@ -71,11 +75,13 @@ options:
       - RFC 3339 time with a time zone, for example V(2030-01-31T18:00:00Z) or V(2030-01-31T20:00:00+02:00).
       - When omitted a new silence starts now, and a silence already in force keeps its start.
       - A start in the past means now. Moving the start of an active silence into the future makes the
-        server replace it (new ID).
+        server replace it (new ID). At most 3653 days from now.
     type: str
   ends_at:
     description:
-      - RFC 3339 end time with a time zone. Must be in the future and after O(starts_at).
+      - RFC 3339 end time with a time zone. Must be in the future, after O(starts_at), and at most 3653 days
+        (about ten years) from now; V(9999-12-31T00:00:00Z) is refused as a typo. Leap seconds (C(:60)) are refused.
+      - The one way to shorten a silence in force is an O(ends_at) earlier than its end (sent as is).
       - Times within one second of the silence's are considered equal (Alertmanager keeps milliseconds).
       - Mutually exclusive with O(duration); one of them is required with O(state=present).
     type: str
@@ -86,6 +92,9 @@ options:
       - Measured from the start of the silence in force (from now for a new silence). Running the same task
         again later therefore computes the same end and makes no change; a longer duration extends the
         silence.
+      - It means "at least until", so a silence in force that ends later (extended since) is kept, never
+        shortened; give an earlier O(ends_at) to shorten it.
+      - At most 3653 days (about ten years); V(99999999999w) is refused before anything is sent.
       - An end less than one minute later than the current one is not an extension. This absorbs the time
         between the module reading its clock and the server starting a new silence, so that a re-run never
         moves the end by that delay.

@@ -23,12 +23,12 @@ extends_documentation_fragment:
   - cloudos.ops.attributes.read_only
 options:
   days:
-    description: How many days back to look.
+    description: How many days back to look, from 1 to 3650.
     type: int
     default: 30
   step:
     description:
-      - Resolution of the range queries, in seconds.
+      - Resolution of the range queries, in seconds, from 1 to 86400 (a day).
       - Raised where needed so that no series has more than 10000 points (Prometheus refuses more than 11000).
     type: int
     default: 3600
@@ -43,7 +43,7 @@ options:
     type: str
     default: mountpoint
   warn_days:
-    description: A series full within this many days is a warning.
+    description: A series full within this many days is a warning (0 to 36500, as O(critical_days) and O(min_span_days)).
     type: int
     default: 30
   critical_days:
@@ -128,12 +128,35 @@ def main():
         ),
         supports_check_mode=True,
     )
+    error = check_limits(module.params)
+    if error:
+        module.fail_json(msg=error)
     try:
         client = PrometheusClient.from_params(module.params)
         capacity = _maintenance.capacity(client, module.params, time.time())
     except (PrometheusError, _maintenance.MaintenanceError) as exc:
         module.fail_json(msg=getattr(exc, 'message', None) or str(exc))
     module.exit_json(changed=False, capacity=capacity)
+
+
+#: Bounds of the numeric options, checked before Prometheus sees them (a huge ``days`` would ask
+#: for a range starting before year 1; a huge ``step`` for one point in a thousand years).
+LIMITS = (('days', 1, 3650), ('step', 1, 86400), ('warn_days', 0, 36500), ('critical_days', 0, 36500),
+          ('min_span_days', 0, 36500))
+
+
+def check_limits(params):
+    """The error message for the first numeric option out of its bounds, else ``None``."""
+    for name, low, high in LIMITS:
+        value = params.get(name)
+        if value is not None and not low <= value <= high:
+            return '%s must be from %d to %d, got %s' % (name, low, high, _short(value))
+    return None
+
+
+def _short(value):
+    text = str(value)
+    return text if len(text) <= 24 else '%s... (%d digits)' % (text[:12], len(text.lstrip('-')))
 
 
 if __name__ == '__main__':

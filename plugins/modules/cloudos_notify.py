@@ -44,7 +44,7 @@ options:
         choices: [webhook, slack, pagerduty, smtp]
         required: true
       name:
-        description: A name for messages and results; the default is the type followed by the position in the list, counted from 1.
+        description: "A name for messages and results (default: the type and the position in O(targets), for example V(webhook #1))."
         type: str
       url:
         description:
@@ -132,7 +132,7 @@ options:
         description: A link for the reader (the report), the webhook's C(generatorURL).
         type: str
       starts_at:
-        description: When it started (RFC 3339); default now.
+        description: When it started (RFC 3339, after 1970 and at most a day ahead of now); default now.
         type: str
   title:
     description: The headline of Slack and e-mail messages, after the status counts.
@@ -143,11 +143,16 @@ options:
     type: str
     default: cloudos.ops
   timeout:
-    description: Seconds one request or mail session may take.
+    description:
+      - Seconds one request or mail session may take, at most 300. It bounds the whole request (connecting,
+        sending, the answer), not each read.
     type: float
     default: 10
   retries:
-    description: How often a request answered with HTTP 429 or 5xx, timed out or refused is tried again.
+    description:
+      - How often a request answered with HTTP 429 or 5xx, timed out or refused is tried again (0 to 10, with a
+        backoff of 1, 2, 4... seconds, at most 30), so one target holds a run for at most about
+        (O(retries) + 1) * O(timeout) plus the backoff.
     type: int
     default: 2
   validate_certs:
@@ -251,7 +256,7 @@ would_send:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudos.ops.plugins.module_utils._notify import NotifyError, Sender, notify
+from ansible_collections.cloudos.ops.plugins.module_utils._notify import NotifyError, Sender, check_limits, notify
 
 TARGET = dict(
     type=dict(type='str', required=True, choices=['webhook', 'slack', 'pagerduty', 'smtp']),
@@ -298,9 +303,10 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params['timeout'] <= 0 or params['retries'] < 0:
-        module.fail_json(msg='timeout must be > 0 and retries >= 0, got timeout=%r retries=%r'
-                         % (params['timeout'], params['retries']))
+    try:
+        check_limits(params['timeout'], params['retries'])
+    except NotifyError as exc:
+        module.fail_json(msg=str(exc))
     sender = Sender(timeout=params['timeout'], validate_certs=params['validate_certs'], retries=params['retries'])
     try:
         result = notify(params['targets'], params['alerts'], title=params['title'], receiver=params['receiver'],

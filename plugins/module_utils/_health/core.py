@@ -347,7 +347,7 @@ def kubeconfig_present(params, exists, environ):
 
 def validate_params(params):
     """Check module parameters that argument_spec cannot; return the error message or ``None``."""
-    from ansible_collections.cloudos.ops.plugins.module_utils._http import validate_url
+    from ansible_collections.cloudos.ops.plugins.module_utils._http import check_timeout, validate_url
     from ansible_collections.cloudos.ops.plugins.module_utils._certs import parse_endpoint
     for name in ('prometheus_url', 'grafana_url', 'alertmanager_url', 'ai_engine_url'):
         error = validate_url(params.get(name), name)
@@ -355,6 +355,9 @@ def validate_params(params):
             return error
     if not params['timeout'] > 0:
         return 'timeout must be greater than 0, got %r' % params['timeout']
+    error = check_timeout(params['timeout'])
+    if error:
+        return error
     if not 0 <= params['cpu_sample_seconds'] <= 10:
         return 'cpu_sample_seconds must be between 0 and 10, got %r' % params['cpu_sample_seconds']
     for path in params['disks']:

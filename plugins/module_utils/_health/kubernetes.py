@@ -51,6 +51,23 @@ def _get(obj, *path):
     return obj
 
 
+def _items(value, what):
+    """``value`` as a list (``None`` is empty); anything else than a list is a ``ValueError``
+    naming ``what``, so an answer of the wrong shape becomes a finding, never a TypeError."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ValueError('%s is %s, not a list' % (what, type(value).__name__))
+    return list(value)
+
+
+def _object(value, what):
+    """``value`` unless it is a scalar (a string, a number, a boolean) where an object belongs."""
+    if value is None or isinstance(value, (str, bytes, int, float, list, tuple)):
+        raise ValueError('%s is %s, not an object: %.100r' % (what, type(value).__name__, value))
+    return value
+
+
 def _camel(name):
     head, *rest = name.split('_')
     return head + ''.join(p.title() for p in rest)
@@ -59,11 +76,12 @@ def _camel(name):
 def node_problems(nodes):
     """``[(severity, message, action)]`` for nodes whose Ready condition is not True."""
     out = []
-    for node in nodes:
+    for node in _items(nodes, 'the node list (/api/v1/nodes)'):
+        node = _object(node, 'a node of /api/v1/nodes')
         name = _get(node, 'metadata', 'name')
         ready = None
         reason = ''
-        for cond in _get(node, 'status', 'conditions') or []:
+        for cond in _items(_get(node, 'status', 'conditions'), 'status.conditions of node %s' % name):
             if _get(cond, 'type') == 'Ready':
                 ready = _get(cond, 'status')
                 reason = _get(cond, 'reason') or _get(cond, 'message') or ''
@@ -80,9 +98,11 @@ def node_problems(nodes):
 
 def pod_problem(pod):
     """``(severity, reason, container)`` for a stuck pod, or ``None``."""
+    pod = _object(pod, 'a pod of /api/v1/pods')
     phase = _get(pod, 'status', 'phase')
-    statuses = list(_get(pod, 'status', 'init_container_statuses') or []) + \
-        list(_get(pod, 'status', 'container_statuses') or [])
+    where = 'pod %s' % _get(pod, 'metadata', 'name')
+    statuses = _items(_get(pod, 'status', 'init_container_statuses'), 'initContainerStatuses of %s' % where) + \
+        _items(_get(pod, 'status', 'container_statuses'), 'containerStatuses of %s' % where)
     found = None
     for status in statuses:
         waiting = _get(status, 'state', 'waiting')
@@ -105,7 +125,7 @@ def pod_problem(pod):
 
 def pod_problems(pods):
     out = []
-    for pod in pods:
+    for pod in _items(pods, 'the pod list (/api/v1/pods)'):
         problem = pod_problem(pod)
         if not problem:
             continue
@@ -179,12 +199,20 @@ def probe(host, params, thresholds, lister=list_cluster):
         sec.add(CRITICAL, 'cannot list nodes and pods with kubeconfig %s: %s' % (kubeconfig, short_error(exc)),
                 'kubectl --kubeconfig %s cluster-info; check the API server and the credentials' % kubeconfig)
         return sec
+    try:
+        found = node_problems(nodes)
+        problems = pod_problems(pods)
+    except ValueError as exc:
+        sec.summary = 'Kubernetes API answered something unexpected'
+        sec.add(CRITICAL, 'the Kubernetes API (kubeconfig %s) answered something that is not a NodeList and PodList: %s'
+                % (kubeconfig, exc), 'kubectl --kubeconfig %s get --raw /api/v1/nodes; check that the server is a '
+                'Kubernetes API server' % kubeconfig)
+        return sec
     not_ready = 0
-    for severity, message, action in node_problems(nodes):
+    for severity, message, action in found:
         not_ready += 'NotReady' in message or 'without a Ready' in message
         sec.add(severity, message, action)
     reasons = {}
-    problems = pod_problems(pods)
     for index, (severity, reason, message, action) in enumerate(problems):
         reasons[reason] = reasons.get(reason, 0) + 1
         if index < MAX_LISTED:
@@ -193,6 +221,7 @@ def probe(host, params, thresholds, lister=list_cluster):
         sec.add(worst_of(p[0] for p in problems[MAX_LISTED:]),
                 '%d more pods in trouble (only the first %d are listed)' % (len(problems) - MAX_LISTED, MAX_LISTED),
                 "kubectl get pods -A | grep -E '(Error|CrashLoop|Pending)'")
+    nodes, pods = _items(nodes, 'nodes'), _items(pods, 'pods')
     sec.metrics.update({'nodes': len(nodes), 'nodes_not_ready': not_ready, 'pods': len(pods),
                         'pods_crashloop': reasons.get('CrashLoopBackOff', 0), 'pods_pending': reasons.get('Pending', 0),
                         'pods_error': sum(n for r, n in reasons.items() if r not in ('CrashLoopBackOff', 'Pending'))})

@@ -308,13 +308,14 @@ def test_later_ends_at_extends():
     assert plan.post['endsAt'] == '2030-01-31T16:00:00.000Z'
 
 
-def test_duration_ending_in_the_past_from_existing_start_fails_clearly():
+def test_duration_ending_before_the_window_in_force_keeps_it_never_shortens():
+    # Deliberate change (issue 13, rule 8): this was an error ("ends in the past, use
+    # state=absent"); ``duration`` now means "at least until", which the silence in force
+    # (ending in an hour) already satisfies, so nothing is sent.
     existing = api_silence('1', ['alertname="HighCPUUsage"', 'instance=~"web-.*"'], NOW - timedelta(hours=1),
                            NOW + timedelta(hours=1))
-    with pytest.raises(ValidationError) as err:
-        plan_present(spec(duration='30m'), [existing], now=NOW)
-    assert err.value.field == 'duration'
-    assert 'ends in the past' in err.value.message and 'state=absent' in err.value.message
+    plan = plan_present(spec(duration='30m'), [existing], now=NOW)
+    assert plan.action == 'unchanged' and not plan.changed and plan.post is None
 
 
 def test_moving_active_start_into_future_is_predicted_as_replacement():
