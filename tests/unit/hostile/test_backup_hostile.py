@@ -532,8 +532,11 @@ def test_nul_bytes_fail_cleanly_before_writing(tmp_path, src, capsys, override, 
         with mock.patch.object(cloudos_backup.AnsibleModule, '_log_invocation', lambda _self: None):
             res = run(args, capsys)
     assert res['failed'] is True, res
-    assert message in res['msg'] or syslog and 'Failed to log to syslog (embedded null character)' in res['msg']
-    assert 'exception' not in res and listing(tmp_path) == before
+    refused_by_ansible = syslog and 'Failed to log to syslog (embedded null character)' in res['msg']
+    assert message in res['msg'] or refused_by_ansible
+    # ansible-core before 2.19 adds its own traceback to that refusal; ours never carry one
+    assert 'exception' not in res or refused_by_ansible
+    assert listing(tmp_path) == before
 
 
 GARBAGE = [
