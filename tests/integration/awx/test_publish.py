@@ -58,7 +58,7 @@ def test_publish_copies_atomically_links_latest_and_prunes_only_old_run_director
     old, recent = run_id(10 * 86400), run_id(2 * 86400)
     for name in (old, recent, 'keep-me', '2001-01-01'):
         (publish / name).mkdir(parents=True)
-        (publish / name / 'report.json').write_text('{}')
+        (publish / name / 'planted.txt').write_text('a run directory planted by the test')
     (publish / '2001-01-01T000000Z').write_text('a file named like a run id')   # not a directory: kept
     proc, out = play(tmp_path, publish)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
