@@ -13,14 +13,10 @@ import collections
 import json
 import os
 import re
-import shutil
-import subprocess
 
-import ansible
 import pytest
 
-from tests.fleet.hosts import fleet_image
-from tests.integration.lib import ROOT
+from tests.integration.health.health_helpers import module_payload, run_in_fleet_container
 
 pytestmark = [pytest.mark.fleet, pytest.mark.docker]
 
@@ -61,11 +57,7 @@ TRACE = re.compile(r'import time:\s+\d+ \|\s+\d+ \| *(\S+)$')
 
 @pytest.fixture(scope='module')
 def payload(tmp_path_factory):
-    root = tmp_path_factory.mktemp('payload')
-    shutil.copytree(os.path.join(os.path.dirname(ansible.__file__), 'module_utils'), str(root / 'ansible' / 'module_utils'))
-    (root / 'ansible' / '__init__.py').write_text('')
-    (root / 'run.py').write_text(RUN)
-    return root
+    return module_payload(tmp_path_factory.mktemp('payload'), {'run.py': RUN})
 
 
 def docker_socket():
@@ -79,10 +71,7 @@ def trace(payload, *mounts):
 
     ``-X importtime`` does not time the module ``importlib.import_module`` itself loads (only what that
     imports), so the counting finder of RUN tells whether anything was executed twice."""
-    proc = subprocess.run(['docker', 'run', '--rm', '--network', 'none', '-v', '%s:/src:ro' % ROOT,
-                           '-v', '%s:/payload:ro' % payload, '-e', 'PYTHONPATH=/src/.collections:/payload']
-                          + list(mounts) + [fleet_image(), 'python3', '-X', 'importtime', '/payload/run.py'],
-                          capture_output=True, text=True, check=False)
+    proc = run_in_fleet_container(payload, ['-X', 'importtime', '/payload/run.py'], mounts)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result_line, modules_line, twice_line = [line for line in proc.stdout.splitlines() if line.strip()][-3:]
     loaded = set(modules_line.split()[1:])
