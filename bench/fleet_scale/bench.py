@@ -193,8 +193,8 @@ def show(result):
     count = result['hosts']
     print('\n%d hosts (of %d started), forks %s; host idle %.3f CPU-s/s per host (subtracted)'
           % (count, result['started'], fleet_health.env()['ANSIBLE_FORKS'], result['idle_cpu_per_host_s_per_s']))
-    print('%-24s %8s %8s %10s %10s %12s %9s' % ('command', 'wall s', 'wall/h', 'ctl CPU s', 'ctl CPU/h', 'ctl RSS MiB',
-                                                 'host CPU/h'))
+    header = ('command', 'wall s', 'wall/h', 'ctl CPU s', 'ctl CPU/h', 'ctl RSS MiB', 'host CPU/h')
+    print('%-24s %8s %8s %10s %10s %12s %9s' % header)
     med = {}
     for name, runs in result['rows'].items():
         med[name] = dict((k, median([r[k] for r in runs])) for k in ('wall', 'cpu', 'rss', 'host_cpu'))
