@@ -219,7 +219,7 @@ def show(result):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('sizes', nargs='*', type=int, default=[10, 25, 50])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--settings', action='store_true', help='also the settings variants (pipelining, forks, free, facts)')
