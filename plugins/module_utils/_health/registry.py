@@ -35,7 +35,7 @@ HEALTH = Suite(
         SectionSpec('alerts', alerts.probe, DOCKER, needs=core.docker_reachable),
         SectionSpec('resources', resources.probe, prepare=_start_cpu_window),
         SectionSpec('ai_engine', ai_engine.probe, DOCKER, needs=core.docker_reachable),
-        SectionSpec('certificates', certificates.probe, ('cryptography.x509',)),
+        SectionSpec('certificates', certificates.probe, ('cryptography.x509',), needs=core.certificates_present),
     ),
     thresholds=core.THRESHOLDS,
     # timeout plus the CPU sampling window plus a small grace: the module answers within about timeout

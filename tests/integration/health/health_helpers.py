@@ -161,3 +161,26 @@ def blackhole():
     hole = BlackHole()
     yield hole
     hole.close()
+
+
+def module_payload(root, scripts):
+    """``root`` made into what an AnsiballZ payload holds: ansible's module_utils (no controller
+    code), plus ``scripts`` (file name -> text). The collection comes from this checkout."""
+    import ansible  # pylint: disable=import-outside-toplevel
+    import shutil  # pylint: disable=import-outside-toplevel
+    shutil.copytree(os.path.join(os.path.dirname(ansible.__file__), 'module_utils'), str(root / 'ansible' / 'module_utils'))
+    (root / 'ansible' / '__init__.py').write_text('')
+    for name, text in scripts.items():
+        (root / name).write_text(text)
+    return root
+
+
+def run_in_fleet_container(payload, argv, mounts=()):
+    """Run ``python3 <argv>`` in a fleet container (no network) with the payload and the collection
+    on its path; return the CompletedProcess."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    from tests.fleet.hosts import fleet_image  # pylint: disable=import-outside-toplevel
+    return subprocess.run(['docker', 'run', '--rm', '--network', 'none', '-v', '%s:/src:ro' % ROOT,
+                           '-v', '%s:/payload:ro' % payload, '-e', 'PYTHONPATH=/src/.collections:/payload']
+                          + list(mounts) + [fleet_image(), 'python3'] + list(argv),
+                          capture_output=True, text=True, check=False)

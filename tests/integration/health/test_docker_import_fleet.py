@@ -10,15 +10,9 @@ The control run (a plain ``import docker``) shows the shim is really there.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-
-import ansible
 import pytest
 
-from tests.fleet.hosts import fleet_image
-from tests.integration.lib import ROOT
+from tests.integration.health.health_helpers import module_payload, run_in_fleet_container
 
 pytestmark = [pytest.mark.fleet, pytest.mark.docker]
 
@@ -37,18 +31,11 @@ print(sys.version_info[:2] < (3, 12), loaded == ['docker'], 'pkg_resources' in s
 @pytest.fixture(scope='module')
 def payload(tmp_path_factory):
     """What an AnsiballZ payload holds: ansible's module_utils (no controller code) and ours."""
-    root = tmp_path_factory.mktemp('payload')
-    shutil.copytree(os.path.join(os.path.dirname(ansible.__file__), 'module_utils'), str(root / 'ansible' / 'module_utils'))
-    (root / 'ansible' / '__init__.py').write_text('')
-    (root / 'probe.py').write_text(PROBE)
-    return root
+    return module_payload(tmp_path_factory.mktemp('payload'), {'probe.py': PROBE})
 
 
 def probe(payload, mode):
-    proc = subprocess.run(['docker', 'run', '--rm', '--network', 'none', '-v', '%s:/src:ro' % ROOT,
-                           '-v', '%s:/payload:ro' % payload, '-e', 'PYTHONPATH=/src/.collections:/payload',
-                           fleet_image(), 'python3', '/payload/probe.py', mode],
-                          capture_output=True, text=True, check=False)
+    proc = run_in_fleet_container(payload, ['/payload/probe.py', mode])
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout.split()
 

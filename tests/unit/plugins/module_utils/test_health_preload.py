@@ -36,7 +36,9 @@ def test_no_socket_and_no_docker_host_means_no_docker_import():
 
 
 def test_certificates_and_kubernetes_libraries_and_missing_ones():
-    seen, loaded = _preload(['certificates', 'kubernetes'], {'kubeconfig': '/tmp/kc'}, fail=('kubernetes.client',))
+    # cryptography is preloaded only when a certificate file exists (issue 14: was unconditional)
+    seen, loaded = _preload(['certificates', 'kubernetes'], {'kubeconfig': '/tmp/kc', 'certificate_files': ['/etc/c.crt']},
+                            present=('/etc/c.crt',), fail=('kubernetes.client',))
     assert seen == ['cryptography.x509', 'kubernetes.client', 'kubernetes.config']
     assert loaded == ['cryptography.x509', 'kubernetes.config']
     seen, dummy = _preload(['kubernetes'], {})
@@ -61,3 +63,10 @@ def test_python_311_takes_setuptools_distutils_shim_off_the_import_path_unless_t
     assert run({'SETUPTOOLS_USE_DISTUTILS': 'local'}, (3, 11, 2)) == ['builtin-finder', 'shim', 'path-finder']
     assert run({}, (3, 12, 1)) == ['builtin-finder', 'shim', 'path-finder']  # no distutils in 3.12's stdlib
     assert run({}, (3, 11, 2), imported=['distutils']) == ['builtin-finder', 'shim', 'path-finder']  # too late
+
+
+def test_cryptography_is_not_imported_without_a_certificate_to_read():
+    seen, dummy = _preload(['certificates'], {'certificate_files': ['/etc/ssl/certs/cloudos.crt']})
+    assert seen == []
+    seen, dummy = _preload(['certificates'], {'certificate_files': [], 'certificate_endpoints': ['example.org:443']})
+    assert seen == ['cryptography.x509']
