@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+from tests.fixtures.files import linked_file
 from tests.integration.lib import PrivateDockerEngine, require_binary, run_module
 
 MB = 1024 * 1024
@@ -142,11 +143,7 @@ def _daemon_args(path, options, **extra):
 
 
 def test_daemon_json_symlink_is_written_through_the_link(tmp_path):
-    target = tmp_path / 'etc-docker' / 'daemon.json'
-    target.parent.mkdir()
-    target.write_text('{"debug": true}\n')
-    link = tmp_path / 'daemon.json'
-    link.symlink_to(target)
+    target, link = linked_file(tmp_path, '{"debug": true}\n', real_dir='etc-docker')
     result = run_module('cloudos_docker_daemon_config', _daemon_args(link, {'log-level': 'warn'}))
     assert not result.failed and result['changed'] is True
     assert os.path.islink(str(link)) and os.readlink(str(link)) == str(target)

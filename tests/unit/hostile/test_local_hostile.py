@@ -22,6 +22,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils import basic
 
+from tests.fixtures.files import linked_file
 from tests.unit.compat import patch_module_args
 from tests.unit.plugins.module_utils.sysctl_tree import make_tree
 
@@ -604,11 +605,7 @@ def dparams(path, options, **extra):
 
 
 def test_daemon_json_symlink_is_updated_through_the_link(tmp_path):
-    target = tmp_path / 'real' / 'daemon.json'
-    target.parent.mkdir()
-    target.write_text('{"debug": true}\n')
-    link = tmp_path / 'daemon.json'
-    link.symlink_to(target)
+    target, link = linked_file(tmp_path, '{"debug": true}\n', real_dir='real')
     result = daemon.configure(daemon.ModuleSystem(Module(tmp_path)), dparams(link, {'log-level': 'warn'}))
     assert result['changed'] is True
     assert os.path.islink(str(link)) and os.readlink(str(link)) == str(target)
