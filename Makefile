@@ -107,8 +107,12 @@ compat: $(COMPAT_STAMP) $(LINK)
 	$(COMPAT_VENV)/bin/pytest -p no:testinfra -p no:cacheprovider $(COMPAT_RUN)
 
 # Some integration tests start fleet hosts (ansible-runner, repair, diagnostics): they need the image.
+# Two workers (INTEGRATION_JOBS): most tests wait on Ansible runs, hosts and servers. A test
+# package's tests stay on one worker (tests/integration/conftest.py); 1 runs them in one process.
+INTEGRATION_JOBS ?= 2
 integration: setup setup-system fleet-image
-	CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image) $(VENV)/bin/pytest -p no:testinfra tests/integration
+	CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image) $(VENV)/bin/pytest -p no:testinfra \
+		$(if $(filter-out 1,$(INTEGRATION_JOBS)),-n $(INTEGRATION_JOBS) --dist loadscope) tests/integration
 
 molecule: setup fleet-image
 	@CLOUDOS_FLEET_IMAGE=$$(cat $(CACHE)/fleet-image) scripts/molecule-all $(SCENARIOS)
