@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -21,6 +22,8 @@ pytestmark = [pytest.mark.fleet, pytest.mark.docker]
 
 LABEL = 'cloudos.test=daily-health-mitogen'
 HOSTS = ['cloudos-mitogen-1', 'cloudos-mitogen-2']
+# Two hosts take about 20 s; a run that has not ended after this long is stuck.
+PLAY_TIMEOUT = 300
 SECTIONS = ['system', 'services', 'containers', 'kubernetes', 'monitoring', 'alerts', 'resources',
             'ai_engine', 'certificates']
 
@@ -42,11 +45,25 @@ def play(tmp_path, connection):
     command = ('. profiles/mitogen.sh && ansible-playbook -vvv -i "$1" playbooks/daily_health.yml -e target=fleet '
                '-e daily_health_fail_on=never -e daily_health_report_dir="$2"')
     env = ansible_env({'ANSIBLE_STDOUT_CALLBACK': 'default', 'PYTHON': os.path.join(BIN, 'python')})
-    proc = subprocess.run(['sh', '-c', command, 'sh', str(inventory), str(report_dir)], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = tmp_path / 'ansible.log'
+    with open(str(log), 'w') as out:
+        proc = subprocess.Popen(['sh', '-c', command, 'sh', str(inventory), str(report_dir)], stdout=out,
+                                stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True)
+        try:
+            code = proc.wait(timeout=PLAY_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            # What was still running, then the whole process group goes: the failure shows where it stopped.
+            tree = subprocess.run(['ps', '-o', 'pid,ppid,etime,time,stat,wchan:20,args', '--forest', '-s', str(proc.pid)],
+                                  capture_output=True, text=True, check=False).stdout
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pytest.fail('ansible-playbook under the Mitogen profile did not end within %ss; report written: %s\n'
+                        'processes:\n%s\nlast output:\n%s' % (PLAY_TIMEOUT, (report_dir / 'report.json').exists(),
+                                                             tree, log.read_text(errors='replace')[-6000:]))
+    output = log.read_text(errors='replace')
+    assert code == 0, output[-6000:]
     with open(str(report_dir / 'report.json')) as handle:
-        return json.load(handle), proc.stdout
+        return json.load(handle), output
 
 
 def test_mitogen_runs_daily_health_on_docker_hosts(hosts, tmp_path):
