@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``containers``: inspect data, 24 h restart counting from engine events, severity rules, absence.
 
-The Docker SDK is replaced by a small client object with the SDK's attribute names;
-the real engine is exercised by the integration and fleet tests.
+The engine is replaced by a small object with ``_docker.Engine``'s calls (``containers``,
+``inspect``, ``events``, ``close``); ``_docker.Engine`` itself is tested against a unix-socket
+server with the Engine API's shapes in test_docker.py, and the real engine by the integration and
+fleet tests.
 """
 
 from __future__ import annotations
@@ -24,40 +26,39 @@ def attrs(name, status='running', health=None, restart_count=0, exit_code=0, cre
             'RestartCount': restart_count, 'Created': created.strftime('%Y-%m-%dT%H:%M:%S.000000001Z')}
 
 
-class Container:
-    def __init__(self, data):
-        self.attrs = data
-
-
 class Client:
+    """``_docker.Engine``'s calls over a list of inspect dicts."""
+
     def __init__(self, items, events=None, events_error=None):
-        self.items = items
+        self.items = dict((i['Id'], i) for i in items)
         self._events = events or []
         self.events_error = events_error
         self.events_args = None
-        self.containers = self
         self.closed = False
 
-    def list(self, all=False):  # noqa: A002 - the SDK's name
-        return [Container(i) for i in self.items]
+    def containers(self, all=False):  # noqa: A002 - the Engine API's name
+        return [{'Id': cid, 'Names': [i['Name']]} for cid, i in self.items.items()]
+
+    def inspect(self, cid):
+        return self.items[cid]
 
     def events(self, **kwargs):
         self.events_args = kwargs
         if self.events_error:
             raise self.events_error
-        return iter(self._events)
+        return list(self._events)[:kwargs.get('limit')]
 
     def close(self):
         self.closed = True
 
 
 def run(client, **p):
-    original = containers.open_client
-    containers.open_client = lambda host, params=None: client
+    original = containers.open_engine
+    containers.open_engine = lambda host, params=None: client
     try:
         return containers.probe(FakeHost(), params(**p), THRESHOLDS)
     finally:
-        containers.open_client = original
+        containers.open_engine = original
 
 
 def starts(cid, n):
@@ -97,6 +98,7 @@ def test_restarts_in_24h_from_events_over_threshold():
     since, until = client.events_args['since'], client.events_args['until']
     assert until - since == 86400 and until == int(NOW.timestamp())
     assert client.events_args['filters'] == {'type': 'container', 'event': ['restart', 'start', 'die']}
+    assert client.events_args['limit'] == containers.MAX_EVENTS
     assert client.closed
 
 
