@@ -369,9 +369,9 @@ class Engine:
                           client_cert=self.endpoint.client_cert, client_key=self.endpoint.client_key)
         return self.send(self.base + target, **kwargs)
 
-    def _json(self, path, query=None, max_bytes=_http.MAX_BYTES, shape=dict):
+    def _json(self, path, query=None, max_bytes=_http.MAX_BYTES, shape=dict, versioned=True):
         try:
-            data = self._get(path, query, max_bytes).json()
+            data = self._get(path, query, max_bytes, versioned).json()
         except _http.HttpError as exc:
             raise DockerError(api_error_text(self.url, exc), API, self.url)
         if not isinstance(data, shape):
@@ -393,7 +393,7 @@ class Engine:
         version = (answer.headers.get('api-version') or '').strip()
         if not _VERSION_RE.match(version):
             try:
-                version = str(self._json('/version').get('ApiVersion') or '')
+                version = str(self._json('/version', max_bytes=PING_BYTES * 16, versioned=False).get('ApiVersion') or '')
             except DockerError as exc:
                 raise down_error(self.url, exc)
         self.version = version if _VERSION_RE.match(version) else FALLBACK_API_VERSION
