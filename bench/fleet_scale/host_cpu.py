@@ -78,7 +78,7 @@ def keep_payload(checkout, module, args, tag, inventory):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--before', required=True)
     parser.add_argument('--after', required=True)
     parser.add_argument('--runs', type=int, default=7)
@@ -120,8 +120,8 @@ def main():
         for tag in payloads:
             print('%-7s %12.3f %10.2f %16.1f  %s' % (tag, medians[tag], medians[tag] / medians['ping'], self_ms[tag],
                                                      loaded[tag] or '-'))
-        print('after / before: CPU %.2f, import self time %.2f' % (medians['after'] / medians['before'],
-                                                                  self_ms['after'] / self_ms['before']))
+        ratios = (medians['after'] / medians['before'], self_ms['after'] / self_ms['before'])
+        print('after / before: CPU %.2f, import self time %.2f' % ratios)
         print('raw CPU s: %s' % json.dumps(cpu))
     finally:
         if not opts.keep:

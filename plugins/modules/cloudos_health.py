@@ -17,7 +17,8 @@ description:
     each with the guide's recommended action.
   - Reads real sources, not command text. C(system) and C(resources) read C(/proc) and C(statvfs);
     C(services) asks systemd with C(systemctl show); C(containers) asks the Docker Engine API itself (over
-    the unix socket or C(tcp://), with TLS when set), without the C(docker) SDK; C(kubernetes) asks the Kubernetes API through the C(kubernetes) client and a kubeconfig;
+    the unix socket or C(tcp://), with TLS when set), without the C(docker) SDK; C(kubernetes) asks the
+    Kubernetes API through the C(kubernetes) client and a kubeconfig;
     C(monitoring), C(alerts) and C(ai_engine) speak HTTP to Prometheus, Grafana, Alertmanager (API v2) and the
     AI engine; C(certificates) reads PEM files and TLS endpoints.
   - Read-only. C(changed) is always false and the result is the same under C(--check).

@@ -119,7 +119,7 @@ class Engine:
         if 'silent' in self.faults:
             self.release.wait(30)
             return
-        path, _, query = handler.path.partition('?')
+        path = handler.path.partition('?')[0]
         if path == '/_ping':
             if 'ping_500' in self.faults:
                 return self.send(handler, 500, {'message': 'daemon is shutting down'})
