@@ -21,6 +21,13 @@ text, so that modules can hand it to ``fail_json`` or a finding as is. What it g
   secrets (bearer token, password) never appear in an error message;
 * the proxy environment variables (``https_proxy``, ``http_proxy``, ``no_proxy``) are honoured
   as ``ansible.module_utils.urls`` honours them.
+
+A local service that listens on a unix-domain socket (an engine's API socket) is asked with
+``request('http://localhost/path', unix_socket='/path/to/api.sock')``: the URL gives the path,
+the query and the ``Host`` header, the connection goes to the socket. The deadline and the body
+cap apply as over TCP; no proxy is used and no redirect is followed (a 3xx is an answer like any
+other status). A socket path that does not exist is an :class:`HttpError` of kind
+``connection`` saying so; a path where nothing listens is kind ``refused``.
 """
 
 from __future__ import annotations
@@ -311,6 +318,25 @@ class _Connection(http.client.HTTPConnection):
                                         self.deadline)
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    """One connection to a unix-domain socket (``path``) bounded by a deadline."""
+
+    def __init__(self, path, host, deadline):
+        super().__init__(host or 'localhost', timeout=deadline.left())
+        self.deadline = deadline
+        self.path = path
+
+    def connect(self):
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            raw.settimeout(self.deadline.left())
+            raw.connect(self.path)
+        except BaseException:
+            raw.close()
+            raise
+        self.sock = _DeadlineSocket(raw, self.deadline)
+
+
 def _origin(parts):
     return (parts.scheme, (parts.hostname or '').lower(), parts.port or (443 if parts.scheme == 'https' else 80))
 
@@ -326,15 +352,17 @@ def _proxy_for(parts):
     return urlsplit(proxy)
 
 
-def _open(parts, method, data, headers, deadline, context):
+def _open(parts, method, data, headers, deadline, context, unix_socket=None):
     """Send one request to ``parts`` (no redirects); return the ``http.client.HTTPResponse``."""
     port = _origin(parts)[2]
     target = parts.path or '/'
     if parts.query:
         target += '?' + parts.query
-    proxy = _proxy_for(parts)
+    proxy = None if unix_socket else _proxy_for(parts)
     tls = context if parts.scheme == 'https' else None
-    if proxy is None:
+    if unix_socket:
+        conn = _UnixConnection(unix_socket, parts.hostname, deadline)
+    elif proxy is None:
         conn = _Connection(parts.hostname, port, deadline, tls)
     elif tls is not None:
         conn = _Connection(proxy.hostname, proxy.port or 80, deadline, tls, server_hostname=parts.hostname)
@@ -388,7 +416,7 @@ def scrub(text, secrets):
 def request(url, method='GET', data=None, headers=None, timeout=10.0,
             url_username=None, url_password=None, bearer_token=None,
             validate_certs=True, ca_path=None, client_cert=None, client_key=None,
-            expect=None, max_bytes=MAX_BYTES):
+            expect=None, max_bytes=MAX_BYTES, unix_socket=None):
     """Send one request and return a :class:`Response`.
 
     ``data`` may be bytes, str, or any JSON-serialisable object (sent as JSON).
@@ -396,6 +424,8 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
     is not followed, like any other status, is an :class:`HttpError`).
     ``timeout`` (seconds) bounds the whole request, redirects included; a body larger than
     ``max_bytes`` is an error.
+    ``unix_socket`` (a path) sends the request over that unix-domain socket instead of TCP; the
+    URL must then be ``http://`` (its host only names the ``Host`` header, e.g. ``localhost``).
     """
     if timeout is None:
         timeout = 10.0
@@ -428,7 +458,7 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
         secrets.append(basic)
     try:
         response = _request(url, method, data, send_headers, timeout, expect, max_bytes,
-                            (validate_certs, ca_path, client_cert, client_key))
+                            (validate_certs, ca_path, client_cert, client_key), unix_socket)
         response.secrets = tuple(secrets)
         return response
     except HttpError as exc:
@@ -439,14 +469,20 @@ def request(url, method='GET', data=None, headers=None, timeout=10.0,
         raise
 
 
-def _request(url, method, data, send_headers, timeout, expect, max_bytes, tls):
+def _request(url, method, data, send_headers, timeout, expect, max_bytes, tls, unix_socket=None):
     error = validate_url(url)
+    if error is None and unix_socket is not None:
+        if not isinstance(unix_socket, str) or not unix_socket or '\x00' in unix_socket:
+            error = 'unix_socket must be the path of a socket, got %r' % (unix_socket,)
+        elif not url.startswith('http://'):
+            error = 'url=%r must start with http:// to be sent over the unix socket %s' % (url, unix_socket)
     if error:
         raise HttpError(error, url=redact_url(url), kind='invalid')
     started = time.monotonic()
-    what = '%s %s' % (method, url)
+    what = '%s %s' % (method, url) if unix_socket is None else '%s %s (unix socket %s)' % (method, url, unix_socket)
     try:
-        status, resp_headers, body = _exchange(url, method, data, send_headers, _Deadline(timeout), max_bytes, tls, what)
+        status, resp_headers, body = _exchange(url, method, data, send_headers, _Deadline(timeout), max_bytes, tls, what,
+                                               unix_socket)
     except HttpError as exc:
         exc.url = exc.url or url
         raise
@@ -458,6 +494,9 @@ def _request(url, method, data, send_headers, timeout, expect, max_bytes, tls):
         raise HttpError('%s: connection refused (is the service running and listening there?)' % what,
                         url=url, kind='refused')
     except (http.client.HTTPException, OSError, ValueError) as exc:
+        if unix_socket is not None and isinstance(exc, FileNotFoundError):
+            raise HttpError('%s failed: the socket %s does not exist (is the service running?)' % (what, unix_socket),
+                            url=url, kind='connection')
         raise HttpError('%s failed: %s' % (what, str(exc) or type(exc).__name__), url=url, kind='connection')
     elapsed_ms = int((time.monotonic() - started) * 1000)
     if expect and status in expect:
@@ -478,19 +517,20 @@ def _request(url, method, data, send_headers, timeout, expect, max_bytes, tls):
     return Response(url, status, resp_headers, body, elapsed_ms, method)
 
 
-def _exchange(url, method, data, headers, deadline, max_bytes, tls, what):
-    """``(status, headers, body)`` of the answer at the end of the redirects."""
+def _exchange(url, method, data, headers, deadline, max_bytes, tls, what, unix_socket=None):
+    """``(status, headers, body)`` of the answer at the end of the redirects (none over a unix socket)."""
     current = url
     origin = _origin(urlsplit(url))
-    # Built (once per process) also for http://, which may be redirected to https://.
-    context = tls_context(*tls)
+    # Built (once per process) also for http://, which may be redirected to https://; not for a unix socket.
+    context = tls_context(*tls) if unix_socket is None else None
     for hop in range(MAX_REDIRECTS + 1):
         parts = urlsplit(current)
-        conn, response = _open(parts, method, data, headers, deadline, context)
+        conn, response = _open(parts, method, data, headers, deadline, context, unix_socket)
         try:
             status = response.status
             location = response.getheader('Location')
-            if status not in _REDIRECTS or not location or method not in _SAFE_METHODS:
+            if (status not in _REDIRECTS or not location or method not in _SAFE_METHODS
+                    or unix_socket is not None):
                 body = _read(response, what, max_bytes) if method != 'HEAD' else b''
                 return status, dict((k.lower(), v) for k, v in response.getheaders()), body
         finally:

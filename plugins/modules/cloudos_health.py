@@ -16,8 +16,9 @@ description:
     returns one structured record, C(health), with a status per section and a list of findings,
     each with the guide's recommended action.
   - Reads real sources, not command text. C(system) and C(resources) read C(/proc) and C(statvfs);
-    C(services) asks systemd with C(systemctl show); C(containers) asks the Docker Engine API through the
-    C(docker) SDK; C(kubernetes) asks the Kubernetes API through the C(kubernetes) client and a kubeconfig;
+    C(services) asks systemd with C(systemctl show); C(containers) asks the Docker Engine API itself (over
+    the unix socket or C(tcp://), with TLS when set), without the C(docker) SDK; C(kubernetes) asks the
+    Kubernetes API through the C(kubernetes) client and a kubeconfig;
     C(monitoring), C(alerts) and C(ai_engine) speak HTTP to Prometheus, Grafana, Alertmanager (API v2) and the
     AI engine; C(certificates) reads PEM files and TLS endpoints.
   - Read-only. C(changed) is always false and the result is the same under C(--check).
@@ -167,7 +168,8 @@ extends_documentation_fragment:
   - cloudos.ops.docker
 requirements:
   - Python 3.9 or later on the managed host.
-  - C(docker) Python SDK 5.0 or later for the C(containers) section (Debian C(python3-docker)).
+  - C(docker) Python SDK 5.0 or later only when O(docker_host) is an C(ssh://) engine (Debian C(python3-docker));
+    C(unix://) and C(tcp://) engines are asked without it, whatever the shared Docker options say.
   - C(kubernetes) Python client for the C(kubernetes) section (Debian C(python3-kubernetes)).
   - C(cryptography) or the C(openssl) command for the C(certificates) section.
 notes:

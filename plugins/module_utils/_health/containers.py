@@ -4,7 +4,10 @@
 """``containers`` section: every container of the Docker Engine, through the collection's Docker
 client (``_docker``: endpoint rule, TLS, error texts).
 
-Works with docker SDK 5.0 (Debian 12's python3-docker) and 7.x. Restarts in the last
+The engine is asked through ``_docker.open_engine``: the Engine API itself (ping, container
+list, one inspect per container, the event log) over the unix socket or ``tcp://`` (with TLS),
+on the standard library. The Docker SDK is not needed and not imported; only an ``ssh://``
+endpoint goes through it (and without it the section says the SDK is missing). Restarts in the last
 24 hours come from the engine's event log (``start`` events of each container, minus
 its first start when it was created inside the window); when events cannot be read,
 ``RestartCount`` (restarts since creation, by the restart policy) is used instead.
@@ -35,9 +38,9 @@ def docker_options(host, params=None):
     return opts
 
 
-def open_client(host, params=None):
-    """A connected ``docker.DockerClient``, or raise ``_docker.DockerError``."""
-    return _docker.connect(docker_options(host, params), exists=host.exists).client
+def open_engine(host, params=None):
+    """A ``_docker.Engine`` that answered a ping, or raise ``_docker.DockerError``."""
+    return _docker.open_engine(docker_options(host, params), exists=host.exists)
 
 
 def count_starts(events, limit=MAX_EVENTS):
@@ -105,19 +108,14 @@ def describe(attrs):
     }
 
 
-def read_starts(client, now):
+def read_starts(engine, now):
     """Start events per container id over the last 24 h, or ``None`` when unavailable."""
     since = int(now.timestamp()) - DAY
     until = int(now.timestamp())
     try:
-        stream = client.events(since=since, until=until, decode=True,
+        events = engine.events(since=since, until=until, limit=MAX_EVENTS,
                                filters={'type': 'container', 'event': ['restart', 'start', 'die']})
-        try:
-            return count_starts(stream)
-        finally:
-            close = getattr(stream, 'close', None)
-            if close:
-                close()
+        return count_starts(events)
     except Exception:  # pylint: disable=broad-except
         return None
 
@@ -126,7 +124,7 @@ def probe(host, params, thresholds):
     sec = Section('containers')
     required = params.get('required') or []
     try:
-        client = open_client(host, params)
+        engine = open_engine(host, params)
     except _docker.DockerError as exc:
         if exc.reason == 'absent':
             units = (params.get('component_units') or {}).get('docker') or ['docker.service']
@@ -138,7 +136,7 @@ def probe(host, params, thresholds):
                 return sec
             sec.set_absent(str(exc))
             not_installed(sec, 'docker', required, 'Docker', str(exc))
-        elif exc.reason == 'library':
+        elif exc.reason == 'library':  # only an ssh:// endpoint needs the SDK
             sec.summary = 'cannot check containers'
             sec.add(CRITICAL if ('containers' in required or 'docker' in required) else WARNING, str(exc),
                     'apt-get install python3-docker')
@@ -148,14 +146,14 @@ def probe(host, params, thresholds):
         return sec
     try:
         now = host.now()
-        containers = [describe(c.attrs) for c in client.containers.list(all=True)]
-        starts = read_starts(client, now)
+        containers = [describe(engine.inspect(c['Id'])) for c in engine.containers(all=True)]
+        starts = read_starts(engine, now)
     except Exception as exc:  # pylint: disable=broad-except
         sec.summary = 'Docker engine error'
         sec.add(CRITICAL, 'listing containers failed: %s' % exc, 'systemctl status docker; docker ps -a')
         return sec
     finally:
-        _docker.close(client)
+        engine.close()
     source = 'events' if starts is not None else 'RestartCount'
     counts = {}
     details = []

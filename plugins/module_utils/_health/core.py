@@ -338,6 +338,14 @@ def docker_reachable(params, exists, environ):
     return bool(params.get('docker_host') or exists('/var/run/docker.sock') or exists('/run/docker.sock'))
 
 
+def docker_sdk_needed(params, exists, environ):  # pylint: disable=unused-argument
+    """Whether the engine is only reachable through the Docker SDK: an endpoint (``docker_host``,
+    else ``DOCKER_HOST``) other than ``unix://``, ``tcp://``, ``http(s)://``, such as ``ssh://``.
+    The others are asked through ``_docker.Engine``, on the standard library."""
+    url = params.get('docker_host') or (environ or {}).get('DOCKER_HOST') or ''
+    return bool(url) and not url.startswith(('unix://', 'tcp://', 'http://', 'https://'))
+
+
 def kubeconfig_present(params, exists, environ):
     """Whether there is a kubeconfig to read (option, ``$KUBECONFIG``, ``~/.kube/config``)."""
     return bool(params.get('kubeconfig') or environ.get('KUBECONFIG') or exists(os.path.expanduser('~/.kube/config')))

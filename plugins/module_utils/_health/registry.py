@@ -15,7 +15,9 @@ from ansible_collections.cloudos.ops.plugins.module_utils._sections import Secti
 from ansible_collections.cloudos.ops.plugins.module_utils._health import (
     ai_engine, alerts, certificates, containers, core, kubernetes, monitoring, resources, services, system)
 
-# The HTTP sections look for the component's container when its endpoint refuses, hence Docker.
+# The containers section, and the HTTP sections when an endpoint refuses (they look for the
+# component's container), ask the engine through _docker.Engine on the standard library: the SDK
+# is loaded only for an endpoint the Engine does not speak (ssh://).
 DOCKER = ('docker',)
 KUBERNETES = ('kubernetes.client', 'kubernetes.config')
 
@@ -29,12 +31,12 @@ HEALTH = Suite(
     sections=(
         SectionSpec('system', system.probe),
         SectionSpec('services', services.probe),
-        SectionSpec('containers', containers.probe, DOCKER, needs=core.docker_reachable),
+        SectionSpec('containers', containers.probe, DOCKER, needs=core.docker_sdk_needed),
         SectionSpec('kubernetes', kubernetes.probe, KUBERNETES, needs=core.kubeconfig_present),
-        SectionSpec('monitoring', monitoring.probe, DOCKER, needs=core.docker_reachable),
-        SectionSpec('alerts', alerts.probe, DOCKER, needs=core.docker_reachable),
+        SectionSpec('monitoring', monitoring.probe, DOCKER, needs=core.docker_sdk_needed),
+        SectionSpec('alerts', alerts.probe, DOCKER, needs=core.docker_sdk_needed),
         SectionSpec('resources', resources.probe, prepare=_start_cpu_window),
-        SectionSpec('ai_engine', ai_engine.probe, DOCKER, needs=core.docker_reachable),
+        SectionSpec('ai_engine', ai_engine.probe, DOCKER, needs=core.docker_sdk_needed),
         SectionSpec('certificates', certificates.probe, ('cryptography.x509',), needs=core.certificates_present),
     ),
     thresholds=core.THRESHOLDS,

@@ -1,5 +1,6 @@
-"""On the fleet image (Debian 12: Python 3.11, python3-docker 5, python3-setuptools), the health
-check imports the Docker SDK without setuptools' distutils shim.
+"""On the fleet image (Debian 12: Python 3.11, python3-docker 5, python3-setuptools), the checks
+that use the Docker SDK (security facts; health only for an ``ssh://`` engine, the others go
+through the Engine API) import it without setuptools' distutils shim.
 
 setuptools' ``distutils-precedence.pth`` puts its finder on ``sys.meta_path`` at interpreter
 start; ``import docker`` then pulls ``setuptools`` and ``pkg_resources`` in. The module runs on
@@ -19,8 +20,11 @@ pytestmark = [pytest.mark.fleet, pytest.mark.docker]
 PROBE = r'''
 import sys
 from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
+from ansible_collections.cloudos.ops.plugins.module_utils._security import SECURITY
 if sys.argv[1] == 'preload':
-    loaded = HEALTH.preload(['containers'], {'docker_host': 'unix:///var/run/docker.sock'})
+    loaded = SECURITY.preload(['containers'], {'docker_host': 'unix:///var/run/docker.sock'})
+elif sys.argv[1] == 'preload-ssh':
+    loaded = HEALTH.preload(['containers'], {'docker_host': 'ssh://ops@engine'})
 else:
     import docker
     loaded = ['docker']
@@ -44,6 +48,7 @@ def test_the_shim_is_there_without_the_bypass(payload):
     assert probe(payload, 'plain') == ['True', 'True', 'True', 'True']
 
 
-def test_the_health_check_imports_docker_without_setuptools(payload):
+@pytest.mark.parametrize('mode', ['preload', 'preload-ssh'])
+def test_the_sdk_users_import_docker_without_setuptools(payload, mode):
     # Python 3.11, docker imported, and neither pkg_resources nor setuptools loaded
-    assert probe(payload, 'preload') == ['True', 'True', 'False', 'False']
+    assert probe(payload, mode) == ['True', 'True', 'False', 'False']

@@ -2,17 +2,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``containers``: inspect data, 24 h restart counting from engine events, severity rules, absence.
 
-The Docker SDK is replaced by a small client object with the SDK's attribute names;
-the real engine is exercised by the integration and fleet tests.
+The engine is replaced by a small object with ``_docker.Engine``'s calls (``containers``,
+``inspect``, ``events``, ``close``); ``_docker.Engine`` itself is tested against a unix-socket
+server with the Engine API's shapes in test_docker.py, and the real engine by the integration and
+fleet tests.
 """
 
 from __future__ import annotations
+
+import json
 
 from datetime import timedelta
 
 from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_time
 from ansible_collections.cloudos.ops.plugins.module_utils._health import containers
 
+import engine_fake
 from health_fakes import NOW, THRESHOLDS, FakeHost, params
 
 
@@ -24,40 +29,39 @@ def attrs(name, status='running', health=None, restart_count=0, exit_code=0, cre
             'RestartCount': restart_count, 'Created': created.strftime('%Y-%m-%dT%H:%M:%S.000000001Z')}
 
 
-class Container:
-    def __init__(self, data):
-        self.attrs = data
-
-
 class Client:
+    """``_docker.Engine``'s calls over a list of inspect dicts."""
+
     def __init__(self, items, events=None, events_error=None):
-        self.items = items
+        self.items = dict((i['Id'], i) for i in items)
         self._events = events or []
         self.events_error = events_error
         self.events_args = None
-        self.containers = self
         self.closed = False
 
-    def list(self, all=False):  # noqa: A002 - the SDK's name
-        return [Container(i) for i in self.items]
+    def containers(self, all=False):  # noqa: A002 - the Engine API's name
+        return [{'Id': cid, 'Names': [i['Name']]} for cid, i in self.items.items()]
+
+    def inspect(self, cid):
+        return self.items[cid]
 
     def events(self, **kwargs):
         self.events_args = kwargs
         if self.events_error:
             raise self.events_error
-        return iter(self._events)
+        return list(self._events)[:kwargs.get('limit')]
 
     def close(self):
         self.closed = True
 
 
 def run(client, **p):
-    original = containers.open_client
-    containers.open_client = lambda host, params=None: client
+    original = containers.open_engine
+    containers.open_engine = lambda host, params=None: client
     try:
         return containers.probe(FakeHost(), params(**p), THRESHOLDS)
     finally:
-        containers.open_client = original
+        containers.open_engine = original
 
 
 def starts(cid, n):
@@ -97,6 +101,7 @@ def test_restarts_in_24h_from_events_over_threshold():
     since, until = client.events_args['since'], client.events_args['until']
     assert until - since == 86400 and until == int(NOW.timestamp())
     assert client.events_args['filters'] == {'type': 'container', 'event': ['restart', 'start', 'die']}
+    assert client.events_args['limit'] == containers.MAX_EVENTS
     assert client.closed
 
 
@@ -148,3 +153,56 @@ def test_docker_options_take_the_host_endpoint_and_verify_only_with_tls():
     assert opts['validate_certs'] is None  # a plain tcp:// engine is not made TLS by the HTTP setting
     opts = containers.docker_options(host, params(validate_certs=False, tls=True, ca_path='/pki/ca.pem'))
     assert opts['validate_certs'] is False and opts['tls'] is True and opts['ca_path'] == '/pki/ca.pem'
+
+
+# --- through _docker.Engine and a unix-socket server with the Engine API's shapes (engine_fake.py)
+
+def _engine_state():
+    ids = dict((name, ('%02d' % n) * 32) for n, name in enumerate(['cloudos-api', 'cloudos-flaky', 'migrate', 'probe']))
+    data = [engine_fake.inspect_data(ids['cloudos-api'], 'cloudos-api'),
+            engine_fake.inspect_data(ids['cloudos-flaky'], 'cloudos-flaky', restart_count=9),
+            engine_fake.inspect_data(ids['migrate'], 'migrate', status='exited', exit_code=3),
+            engine_fake.inspect_data(ids['probe'], 'probe', health='unhealthy',
+                                     created=(NOW - timedelta(hours=1)).strftime('%Y-%m-%dT%H:%M:%S.000000001Z'))]
+    events = [engine_fake.start_event(ids['cloudos-flaky'])] * 7 + [engine_fake.start_event(ids['probe'])]
+    return data, events
+
+
+def through_socket(tmp_path, data, events, faults=()):
+    srv = engine_fake.Engine(tmp_path, containers=data, events=events, faults=faults)
+    try:
+        return containers.probe(FakeHost(docker_host=srv.url), params(), THRESHOLDS), srv.paths
+    finally:
+        srv.close()
+
+
+def test_the_section_through_the_engine_api_is_what_the_sdk_shaped_client_gives(tmp_path):
+    data, events = _engine_state()
+    sec, paths = through_socket(tmp_path, data, events)
+    expected = run(Client(data, events=events))
+    assert json.dumps(sec.as_dict(), sort_keys=True) == json.dumps(expected.as_dict(), sort_keys=True)
+    assert sec.metrics['restarts_source'] == 'events' and sec.metrics['restarts_24h'] == 7
+    assert sec.summary == '4 containers: 1 exited, 3 running; 7 restarts in 24 h'
+    assert [p.split('?')[0] for p in paths] == (['/_ping', '/v1.43/containers/json'] +
+                                                ['/v1.43/containers/%s/json' % d['Id'] for d in data] + ['/v1.43/events'])
+
+
+def test_a_truncated_event_stream_falls_back_to_restart_count(tmp_path):
+    data, events = _engine_state()
+    sec, dummy = through_socket(tmp_path, data, events, faults={'truncated_events'})
+    assert sec.metrics['restarts_source'] == 'RestartCount' and sec.metrics['restarts_24h'] == 9
+    assert sec.as_dict() == run(Client(data, events_error=RuntimeError('cut'))).as_dict()
+
+
+def test_an_engine_answer_that_is_not_json_is_a_section_error(tmp_path):
+    data, events = _engine_state()
+    sec, dummy = through_socket(tmp_path, data, events, faults={'not_json'})
+    assert sec.status == 'critical' and sec.summary == 'Docker engine error'
+    assert sec.findings[0]['message'].startswith('listing containers failed: Docker engine at unix://')
+
+
+def test_a_socket_where_nothing_listens_is_engine_down(tmp_path):
+    path = engine_fake.refusing_socket(tmp_path)
+    sec = containers.probe(FakeHost(docker_host='unix://' + path), params(), THRESHOLDS)
+    assert sec.status == 'critical' and sec.summary == 'Docker engine down'
+    assert sec.findings[0]['message'].startswith('the Docker engine at unix://%s does not answer' % path)

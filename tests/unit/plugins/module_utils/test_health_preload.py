@@ -18,9 +18,19 @@ def _preload(selected, params, present=(), environ=None, fail=()):
     return seen, loaded
 
 
-def test_docker_sdk_is_imported_up_front_when_a_docker_socket_exists():
-    seen, loaded = _preload(['containers', 'monitoring'], {}, present=('/var/run/docker.sock',))
+def test_a_docker_socket_or_tcp_endpoint_imports_no_sdk_the_engine_api_is_asked_directly():
+    for params, environ in (({}, {}), ({'docker_host': 'tcp://127.0.0.1:2375'}, {}),
+                            ({'docker_host': 'unix:///run/docker.sock'}, {}), ({}, {'DOCKER_HOST': 'https://h:2376'})):
+        seen, dummy = _preload(['containers', 'monitoring', 'alerts', 'ai_engine'], params,
+                               present=('/var/run/docker.sock',), environ=environ)
+        assert seen == [], params
+
+
+def test_docker_sdk_is_imported_up_front_for_an_endpoint_only_the_sdk_speaks():
+    seen, loaded = _preload(['containers', 'monitoring'], {'docker_host': 'ssh://ops@engine'})
     assert seen == ['docker'] and loaded == ['docker']
+    seen, dummy = _preload(['alerts'], {}, environ={'DOCKER_HOST': 'ssh://ops@engine'})
+    assert seen == ['docker']
 
 
 def test_nothing_is_imported_for_sections_that_do_not_need_it():
@@ -32,7 +42,7 @@ def test_no_socket_and_no_docker_host_means_no_docker_import():
     seen, dummy = _preload(['containers'], {})
     assert seen == []
     seen, dummy = _preload(['containers'], {'docker_host': 'tcp://127.0.0.1:2375'})
-    assert seen == ['docker']
+    assert seen == []
 
 
 def test_certificates_and_kubernetes_libraries_and_missing_ones():
@@ -55,7 +65,8 @@ _Shim.__module__ = '_distutils_hack'
 def test_python_311_takes_setuptools_distutils_shim_off_the_import_path_unless_the_user_chose():
     def run(environ, version, imported=()):
         meta_path = ['builtin-finder', _Shim(), 'path-finder']
-        HEALTH.preload(['containers'], {}, importer=lambda name: None, exists=lambda path: True,
+        HEALTH.preload(['containers'], {'docker_host': 'ssh://ops@engine'}, importer=lambda name: None,
+                       exists=lambda path: True,
                        environ=environ, version=version, imported=dict.fromkeys(imported), meta_path=meta_path)
         return [f if isinstance(f, str) else 'shim' for f in meta_path]
 

@@ -353,3 +353,82 @@ def test_proxy_environment_is_honoured(raw, monkeypatch):
     with pytest.raises(_http.HttpError) as err:
         _http.request('http://bypassed.test:1/', timeout=2)
     assert err.value.kind == 'connection' and len(proxy.requests) == 2
+
+
+# --- over a unix-domain socket: a real AF_UNIX server in the test's directory ------------------
+
+class UnixRaw(Raw):
+    """:class:`Raw` listening on a unix-domain socket (``path``) instead of loopback TCP."""
+
+    def __init__(self, script, path):  # pylint: disable=super-init-not-called
+        self.script = script
+        self.requests = []
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+
+@pytest.fixture
+def unix_raw(tmp_path):
+    servers = []
+
+    def start(script):
+        servers.append(UnixRaw(script, str(tmp_path / ('s%d.sock' % len(servers)))))
+        return servers[-1]
+    yield start
+    for srv in servers:
+        srv.close()
+
+
+def test_a_request_over_a_unix_socket_sends_the_url_path_and_host(unix_raw, monkeypatch):
+    monkeypatch.setenv('http_proxy', 'http://127.0.0.1:9')  # never used for a unix socket
+    srv = unix_raw(_answer(body=b'{"ok": true}', headers=[('Api-Version', '1.43')]))
+    answer = _http.request('http://localhost/v1.43/_ping?x=1', unix_socket=srv.path, timeout=2)
+    assert answer.json() == {'ok': True} and answer.headers['api-version'] == '1.43'
+    assert srv.requests[0].startswith('GET /v1.43/_ping?x=1 HTTP/1.1\r\n')
+    assert 'Host: localhost\r\n' in srv.requests[0]
+
+
+def test_a_unix_socket_answer_is_capped_and_its_redirects_are_not_followed(unix_raw):
+    srv = unix_raw(_answer(body=b'x' * 5000))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('http://localhost/big', unix_socket=srv.path, max_bytes=4096)
+    assert err.value.kind == 'invalid' and '4096 bytes' in err.value.message
+    assert 'unix socket %s' % srv.path in err.value.message
+    srv = unix_raw(_answer(status=302, headers=[('Location', 'http://127.0.0.1:9/elsewhere')]))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('http://localhost/moved', unix_socket=srv.path)
+    assert err.value.status == 302 and len(srv.requests) == 1
+
+
+def test_a_unix_socket_that_drips_is_bounded_by_the_whole_request_deadline(unix_raw):
+    srv = unix_raw(drip(b'HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n' + b'x' * 40))
+    started = time.monotonic()
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('http://localhost/drip', unix_socket=srv.path, timeout=0.6)
+    assert err.value.kind == 'timeout' and time.monotonic() - started < 1.5
+
+
+def test_a_unix_socket_that_is_missing_or_where_nothing_listens(tmp_path):
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('http://localhost/_ping', unix_socket=str(tmp_path / 'none.sock'))
+    assert err.value.kind == 'connection' and 'none.sock does not exist' in err.value.message
+    gone = str(tmp_path / 'gone.sock')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(gone)
+    sock.close()
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('http://localhost/_ping', unix_socket=gone)
+    assert err.value.kind == 'refused'
+
+
+@pytest.mark.parametrize('url, path', [('https://localhost/x', '/run/x.sock'), ('http://localhost/x', ''),
+                                       ('http://localhost/x', '/run/x\x00.sock')])
+def test_a_unix_socket_takes_only_http_urls_and_a_path(url, path):
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(url, unix_socket=path)
+    assert err.value.kind == 'invalid'

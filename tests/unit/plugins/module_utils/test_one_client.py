@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One client per external system: only ``_docker.py`` imports the ``docker`` SDK or names the
-Docker socket as a place to connect to, only ``_systemd.py`` runs ``systemctl``.
+"""One client per external system: only ``_docker.py`` imports the ``docker`` SDK, names the
+Docker socket as a place to connect to or asks the Engine API itself (``_http.request(...,
+unix_socket=...)``, an Engine API path such as ``/_ping`` or ``/containers/json``), only
+``_systemd.py`` runs ``systemctl``.
 
 The scan reads the code (imports, argv lists, command calls), not prose: docstrings, the
 DOCUMENTATION/EXAMPLES/RETURN blocks and advice texts in findings (``'systemctl status
@@ -26,6 +28,8 @@ DOC_BLOCKS = ('DOCUMENTATION', 'EXAMPLES', 'RETURN')
 EXISTENCE_CHECKS = ('exists', 'lexists', 'isdir', 'isfile', 'islink')
 COMMAND_CALLS = ('run', 'run_command', 'Popen', 'call', 'check_call', 'check_output', 'system', 'getoutput')
 IMPORT_CALLS = ('import_module', '__import__', 'importer')
+# A request path of the Docker Engine API (optionally versioned): only the Docker client builds one.
+ENGINE_PATH = re.compile(r'^(/v1\.\d+)?/(_ping|containers/[^\s:?]*|events)(\?\S*)?$')
 
 
 def _name(func):
@@ -54,8 +58,8 @@ def _is_systemctl(text):
 
 
 def findings(source):
-    """``[(rule, line)]`` for one file's source: the rules are ``docker-import``, ``docker-socket``
-    and ``systemctl``."""
+    """``[(rule, line)]`` for one file's source: the rules are ``docker-import``, ``docker-socket``,
+    ``docker-api`` and ``systemctl``."""
     tree = ast.parse(source)
     prose = _prose(tree)
     allowed = set()
@@ -74,6 +78,8 @@ def findings(source):
                 allowed.update(id(arg) for arg in node.args)
             if name in IMPORT_CALLS and first and (first == 'docker' or first.startswith('docker.')):
                 found.append(('docker-import', node.lineno))
+            if any(keyword.arg == 'unix_socket' for keyword in node.keywords):
+                found.append(('docker-api', node.lineno))
             if name in ('get_bin_path', 'which') and _is_systemctl(first):
                 found.append(('systemctl', node.lineno))
             if name in COMMAND_CALLS and first and _is_systemctl(first.split(' ')[0]):
@@ -84,6 +90,8 @@ def findings(source):
         text = _string(node)
         if text and 'docker.sock' in text and id(node) not in prose and id(node) not in allowed:
             found.append(('docker-socket', node.lineno))
+        if text and ENGINE_PATH.match(text) and id(node) not in prose:
+            found.append(('docker-api', node.lineno))
     return sorted(set(found))
 
 
@@ -110,6 +118,7 @@ def test_only_the_docker_client_imports_the_sdk_or_names_the_socket():
     result = scan()
     assert owners(result, 'docker-import') == [DOCKER_CLIENT]
     assert owners(result, 'docker-socket') == [DOCKER_CLIENT]
+    assert owners(result, 'docker-api') == [DOCKER_CLIENT]
 
 
 def test_only_the_systemd_client_runs_systemctl():
@@ -149,6 +158,9 @@ PLANTED = [
     ('import importlib\nsdk = importlib.import_module("docker")\n', 'docker-import'),
     ('URL = "unix:///var/run/docker.sock"\n', 'docker-socket'),
     ('import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect("/run/docker.sock")\n', 'docker-socket'),
+    ('from m import _http\nr = _http.request("http://localhost/x", unix_socket=PATH)\n', 'docker-api'),
+    ('def f(send, base):\n    return send(base + "/v1.41/containers/json?all=1")\n', 'docker-api'),
+    ('PING = "/_ping"\n', 'docker-api'),
     ('def f(run):\n    return run(["systemctl", "restart", "x"])\n', 'systemctl'),
     ('def f(module):\n    return module.run_command([module.get_bin_path("systemctl"), "daemon-reload"])\n', 'systemctl'),
     ('def f(module):\n    return module.run_command("systemctl daemon-reload")\n', 'systemctl'),
@@ -167,6 +179,7 @@ def test_the_scan_finds_a_planted_second_client(source, rule):
     'def f(sec):\n    sec.add("critical", "down", "systemctl status docker; systemctl restart docker")\n',
     'import os\nHAVE = os.path.exists("/var/run/docker.sock")\n',
     'from ansible_collections.cloudos.ops.plugins.module_utils import _docker\n',
+    'out = {"error": "/containers/json: %s" % exc}\n',  # a message that names a path is not a request
 ])
 def test_prose_advice_and_existence_checks_are_not_clients(source):
     assert findings(source) == []
