@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Host CPU of one ``cloudos_health`` run, before and after, side by side on one fleet host.
 
-    bench/fleet_scale/host_cpu.py --before /work/main --after . [--runs 7]
+    .venv/bin/python bench/fleet_scale/host_cpu.py --before <checkout of the older commit> --after . [--runs 7]
 
 Starts one fleet host (label ``cloudos.test=i14-engine``), starts dockerd in it, runs
 ``cloudos_health`` (every section, no kubeconfig) and ``ansible.builtin.ping`` once through

@@ -57,9 +57,10 @@ def play(tmp_path, connection):
                                   capture_output=True, text=True, check=False).stdout
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            written = (report_dir / 'report.json').exists()
             pytest.fail('ansible-playbook under the Mitogen profile did not end within %ss; report written: %s\n'
-                        'processes:\n%s\nlast output:\n%s' % (PLAY_TIMEOUT, (report_dir / 'report.json').exists(),
-                                                             tree, log.read_text(errors='replace')[-6000:]))
+                        'processes:\n%s\nlast output:\n%s'
+                        % (PLAY_TIMEOUT, written, tree, log.read_text(errors='replace')[-6000:]))
     # The output goes to a file, not a pipe: a Mitogen child that outlives ansible-playbook (a
     # docker exec of its connection) would keep a pipe open and make a reader wait for ever.
     # What is left of the session goes once the play has ended.
