@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fleet_scale/host_cpu.py --before <checkout of the older commit> --after . [--runs 7]
 
-Starts one fleet host (label ``cloudos.test=i14-engine``), starts dockerd in it, runs
+Starts one fleet host (label ``cloudos.bench=host_cpu``), starts dockerd in it, runs
 ``cloudos_health`` (every section, no kubeconfig) and ``ansible.builtin.ping`` once through
 Ansible with ``ANSIBLE_KEEP_REMOTE_FILES=1`` from each checkout (``--before``, ``--after``: the
 root of a checkout with its ``.collections`` link), keeps the AnsiballZ payloads, then runs
@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 
 from tests.fleet.hosts import fleet_image, remove_hosts, start_hosts, wait_booted, write_inventory  # noqa: E402
 
-LABEL = 'cloudos.test=i14-engine'
+LABEL = 'cloudos.bench=host_cpu'
 HOST = 'cloudos-i14e-cpu'
 ARGS = 'checks=all timeout=5'
 
