@@ -28,7 +28,7 @@ sys.path.insert(0, ROOT)
 from tests.fleet.hosts import fleet_image, remove_hosts, start_hosts, wait_booted, write_inventory  # noqa: E402
 
 LABEL = 'cloudos.bench=host_cpu'
-HOST = 'cloudos-i14e-cpu'
+HOST = 'cloudos-bench-cpu'
 ARGS = 'checks=all timeout=5'
 
 MEASURE = r'''
