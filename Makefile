@@ -64,7 +64,7 @@ demo-fleet: setup
 	@scripts/demo-fleet
 
 test:
-	@scripts/run-stages setup setup-system lint sanity unit compat integration molecule
+	@scripts/run-stages setup setup-system bg:fleet-image lint sanity unit compat wait integration molecule
 
 # --- stages ---------------------------------------------------------------------------
 # Molecule installs this collection into ~/.ansible/collections; ansible-lint would then read
