@@ -10,6 +10,12 @@ them inside the host, alternating, ``--runs`` times each. Per run: CPU-seconds (
 the Python process and its children, from ``getrusage(RUSAGE_CHILDREN)`` of a parent that only
 waits) and, in a separate run with ``-X importtime``, the sum of the import self times. Prints
 the medians and the ratios to ping. Removes the host at the end (``--keep`` keeps it).
+
+``--split`` also prints where each payload's CPU goes (medians): the Python process itself, of
+which the compiling of the modules it imports from the payload's zip (nothing is cached between
+runs: AnsiballZ imports from a fresh zip each time), and the programs it runs (``systemctl``
+and the like); and the import self time by origin (standard library, ansible-core, this
+collection, other packages).
 """
 
 from __future__ import annotations
@@ -48,6 +54,55 @@ print(sum(int(m.group(1)) for m in rows) / 1000.0, ' '.join(sorted(set(
     m.group(2).split('.')[0] for m in rows if m.group(2).split('.')[0] in ('docker', 'requests', 'urllib3')))))
 '''
 
+SPLIT = r'''
+import atexit, base64, io, json, os, re, resource, runpy, sys, time, zipfile
+path = sys.argv[1]
+with open(path) as handle:
+    blob = base64.b64decode(re.search(r"zip_data='([^']*)'", handle.read()).group(1))
+
+
+def report():
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    archive, loaded = zipfile.ZipFile(io.BytesIO(blob)), set(sys.modules)
+    started, count = time.process_time(), 0
+    for name in archive.namelist():
+        module = name[:-3].replace('/', '.')
+        module = module[:-len('.__init__')] if module.endswith('.__init__') else module
+        if name.endswith('.py') and module in loaded:
+            compile(archive.read(name), name, 'exec')
+            count += 1
+    took = time.process_time() - started
+    os.write(2, ('\nSPLIT %s\n' % json.dumps({'process': me.ru_utime + me.ru_stime, 'compile': took, 'modules': count,
+                                                'children': kids.ru_utime + kids.ru_stime})).encode())
+
+
+atexit.register(report)
+sys.argv = [path]
+runpy.run_path(path, run_name='__main__')
+'''
+
+ORIGINS = r'''
+import json, re, subprocess, sys
+proc = subprocess.run([sys.executable, '-X', 'importtime'] + sys.argv[1:], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE, text=True, check=False)
+groups = {}
+for line in proc.stderr.splitlines():
+    m = re.match(r'import time:\s+(\d+) \|\s+\d+ \| *(\S+)$', line)
+    if not m:
+        continue
+    name = m.group(2)
+    if name.startswith('ansible_collections.cloudos.'):
+        group = 'collection'
+    elif name.startswith(('ansible.', 'ansible_collections')) or name == 'ansible':
+        group = 'ansible-core'
+    elif name.split('.')[0] in sys.stdlib_module_names or name.startswith('_'):
+        group = 'stdlib'
+    else:
+        group = 'other'
+    groups[group] = groups.get(group, 0) + int(m.group(1)) / 1000.0
+print(json.dumps(groups))
+'''
+
 
 def sh(argv, **kwargs):
     return subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)
@@ -82,6 +137,7 @@ def main():
     parser.add_argument('--after', required=True)
     parser.add_argument('--runs', type=int, default=7)
     parser.add_argument('--keep', action='store_true')
+    parser.add_argument('--split', action='store_true', help='where the CPU of each payload goes')
     opts = parser.parse_args()
     remove_hosts(LABEL)
     start_hosts(fleet_image(), [HOST], LABEL)
@@ -122,9 +178,32 @@ def main():
         ratios = (medians['after'] / medians['before'], self_ms['after'] / self_ms['before'])
         print('after / before: CPU %.2f, import self time %.2f' % ratios)
         print('raw CPU s: %s' % json.dumps(cpu))
+        if opts.split:
+            split(payloads, opts.runs)
     finally:
         if not opts.keep:
             remove_hosts(LABEL)
+
+
+def split(payloads, runs):
+    """Print, per payload, the medians of the CPU split and of the import self time by origin."""
+    rows = dict((tag, {}) for tag in payloads)
+    for dummy in range(runs):
+        for tag, path in payloads.items():
+            err = in_host('python3', '-c', SPLIT, path).stderr
+            line = [x for x in err.splitlines() if x.startswith('SPLIT ')]
+            for key, value in (json.loads(line[-1][6:]) if line else {}).items():
+                rows[tag].setdefault(key, []).append(value)
+            for key, value in json.loads(in_host('python3', '-c', ORIGINS, path).stdout or '{}').items():
+                rows[tag].setdefault('import ' + key, []).append(value)
+    keys = ['process', 'compile', 'children', 'modules', 'import stdlib', 'import ansible-core', 'import collection',
+            'import other']
+    print('where it goes (medians; CPU s, compile = compiling the modules imported from the payload, '
+          'included in process; import self time in ms)')
+    print('%-7s' % '' + ''.join('%21s' % key for key in keys))
+    for tag, values in rows.items():
+        print('%-7s' % tag + ''.join('%21.3f' % statistics.median(values[key]) if values.get(key) else '%21s' % '-'
+                                     for key in keys))
 
 
 if __name__ == '__main__':
