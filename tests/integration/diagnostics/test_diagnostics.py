@@ -32,12 +32,13 @@ import uuid
 
 import pytest
 
-from tests.fleet.hosts import RUN_FLAGS, fleet_image
+from tests.fleet.hosts import fleet_image, remove_hosts, start_hosts, wait_booted
 from tests.integration.lib import ROOT, ansible_env, run_playbook
 
 pytestmark = [pytest.mark.fleet, pytest.mark.docker]
 TAG = uuid.uuid4().hex[:10]
 NAME = 'cloudos-diag-%s' % TAG
+LABEL = 'cloudos.test=diagnostics-%s' % TAG
 
 
 def canary(kind):
@@ -90,15 +91,17 @@ def fleet(tmp_path_factory):
     inventory = work / 'inventory.ini'
     inventory.write_text('[fleet]\n%s ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3\n'
                          % NAME)
-    sh('docker', 'run', '--name', NAME, '--hostname', NAME, *RUN_FLAGS, image, '/sbin/init')
+    start_hosts(image, [NAME], LABEL)
     try:
+        # Until systemd has booted, its clean-up of /tmp can remove Ansible's files mid-task.
+        assert wait_booted([NAME]) == [], '%s did not boot' % NAME
         proc = run_playbook(os.path.join(ROOT, 'tests', 'fleet', 'prepare.yml'), inventory=str(inventory),
                             env={'ANSIBLE_STDOUT_CALLBACK': 'default'}, timeout=900)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         plant()
         yield dict(inventory=str(inventory), work=work)
     finally:
-        sh('docker', 'rm', '-f', '-v', NAME, check=False)
+        remove_hosts(LABEL)
 
 
 def plant():

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
 from tests.fixtures.receivers import HttpReceiver
-from tests.fleet.hosts import fleet_image, remove_hosts, start_hosts, write_inventory
+from tests.fleet.hosts import fleet_image, remove_hosts, start_hosts, wait_booted, write_inventory
 from tests.integration.lib import ROOT, run_playbook
 
 pytestmark = pytest.mark.fleet
@@ -43,11 +42,7 @@ def install_unit(text):
 def host(tmp_path_factory):
     start_hosts(fleet_image(), [HOST], LABEL)
     try:
-        for dummy in range(60):
-            state = on_host('systemctl', 'is-system-running', check=False).stdout.strip()
-            if state in ('running', 'degraded'):
-                break
-            time.sleep(1)
+        assert wait_booted([HOST]) == [], '%s did not boot' % HOST
         on_host('systemctl', 'stop', 'docker.socket', 'docker.service', check=False)
         install_unit(BROKEN)
         on_host('systemctl', 'start', 'cloudos-batch.service', check=False)
