@@ -18,6 +18,7 @@ import time
 
 from datetime import datetime, timezone
 
+from ansible_collections.cloudos.ops.plugins.module_utils import _docker
 from ansible_collections.cloudos.ops.plugins.module_utils._common import (  # noqa: F401  pylint: disable=unused-import
     ABSENT, CRITICAL, OK, SKIPPED, WARNING, rfc3339, worst_status as worst)
 from ansible_collections.cloudos.ops.plugins.module_utils._sections import (  # noqa: F401  pylint: disable=unused-import
@@ -338,12 +339,10 @@ def docker_reachable(params, exists, environ):
     return bool(params.get('docker_host') or exists('/var/run/docker.sock') or exists('/run/docker.sock'))
 
 
-def docker_sdk_needed(params, exists, environ):  # pylint: disable=unused-argument
-    """Whether the engine is only reachable through the Docker SDK: an endpoint (``docker_host``,
-    else ``DOCKER_HOST``) other than ``unix://``, ``tcp://``, ``http(s)://``, such as ``ssh://``.
-    The others are asked through ``_docker.Engine``, on the standard library."""
-    url = params.get('docker_host') or (environ or {}).get('DOCKER_HOST') or ''
-    return bool(url) and not url.startswith(('unix://', 'tcp://', 'http://', 'https://'))
+def docker_sdk_needed(params, exists, environ):
+    """Whether the engine is only reachable through the Docker SDK (an ``ssh://`` endpoint): the
+    endpoint rule and what ``_docker.Engine`` speaks are ``_docker``'s, decided there once."""
+    return not _docker.speaks_engine(_docker.options(params), environ=environ, exists=exists)
 
 
 def kubeconfig_present(params, exists, environ):
