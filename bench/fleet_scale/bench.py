@@ -16,8 +16,12 @@ prepared with tests/fleet/prepare.yml, and these commands run in turn, round aft
   with ``ansible_connection: docker`` (Mitogen does not take over ``community.docker.docker``);
 * ``script``: the guide's morning script (bench/fleet_health/morning-check.sh) through ``ansible.builtin.script``.
 
-With ``--settings`` also: daily_health with ``ANSIBLE_PIPELINING=true``, with ``forks=5``, with
-``strategy=free``, and the ping playbook with fact gathering on.
+With ``--settings`` also: ping and daily_health with ``ANSIBLE_PIPELINING=true``, daily_health with
+``forks=5`` and with ``strategy=free``, and the ping playbook with fact gathering on.
+
+``--inventory FILE`` measures hosts that are already running and prepared (an inventory that
+tests/fleet/hosts.py wrote), the first N of them for size N, and leaves them running: one
+preparation serves several sizes and several runs.
 
 For every command: wall time; the controller's CPU (user + system of the command and all its
 children, from ``wait4``) and peak RSS (the largest process of the tree); the hosts' CPU (the
@@ -133,6 +137,7 @@ def commands(work, inventory, mitogen_inventory, settings):
                             '-a', os.path.join(ROOT, 'bench', 'fleet_health', 'morning-check.sh')], {}))
     if settings:
         cmds += [
+            ('ping_pipelining', cmds[0][1], {'ANSIBLE_PIPELINING': 'true'}),
             ('daily_health_pipelining', health, {'ANSIBLE_PIPELINING': 'true'}),
             ('daily_health_forks5', health, {'ANSIBLE_FORKS': '5'}),
             ('daily_health_free', health, {'ANSIBLE_STRATEGY': 'free'}),
@@ -144,7 +149,15 @@ def commands(work, inventory, mitogen_inventory, settings):
     return cmds
 
 
-def measure_size(image, count, rounds, settings, work):
+def inventory_hosts(path):
+    """The host names of an inventory of fleet hosts (tests/fleet/hosts.py write_inventory)."""
+    proc = subprocess.run([os.path.join(BIN, 'ansible-inventory'), '-i', path, '--list'], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    return sorted(json.loads(proc.stdout)['_meta']['hostvars'])
+
+
+def start_and_prepare(image, count, work):
+    """Start ``count`` fleet hosts and prepare them; the names of those that were prepared."""
     names = fleet.start_hosts(image, ['cloudos-scale-%02d' % (i + 1) for i in range(count)], LABEL)
     pending = fleet.wait_booted(names, timeout=120 + 6 * count)
     if pending:
@@ -161,8 +174,15 @@ def measure_size(image, count, rounds, settings, work):
     names = [n for n in names if n not in failed]
     print('%d hosts: prepared %d in %.0fs%s' % (count, len(names), time.monotonic() - started,
                                                 ' (failed: %s)' % ', '.join(failed) if failed else ''), flush=True)
+    return names
+
+
+def measure_size(image, count, rounds, settings, work, prepared=None):
+    """One size: ``count`` new hosts, or the first ``count`` of ``prepared`` (hosts already prepared, kept)."""
+    names = prepared[:count] if prepared else start_and_prepare(image, count, work)
     if not names:
         return None
+    inventory = os.path.join(work, 'hosts-%d.yml' % count)
     fleet.write_inventory(inventory, names)
     mitogen_inventory = os.path.join(work, 'hosts-%d-mitogen.yml' % count)
     with open(mitogen_inventory, 'w') as handle:
@@ -181,7 +201,8 @@ def measure_size(image, count, rounds, settings, work):
             rows[name].append({'wall': wall, 'cpu': cpu, 'rss': rss, 'host_cpu': host_cpu, 'rc': rc})
         print('  round %d/%d: %s' % (number + 1, rounds, ', '.join('%s %.2fs' % (n, r[-1]['wall']) for n, r in rows.items())),
               flush=True)
-    fleet.remove_hosts(LABEL)
+    if not prepared:
+        fleet.remove_hosts(LABEL)
     return {'hosts': len(names), 'started': count, 'idle_cpu_per_host_s_per_s': idle / len(names), 'rows': rows}
 
 
@@ -214,6 +235,11 @@ def show(result):
         print('host CPU   daily_health_mitogen / ping     = %.2f' % (mito['host_cpu'] / ping['host_cpu']))
         print('ctl CPU    daily_health_mitogen / ping     = %.2f' % (mito['cpu'] / ping['cpu']))
     print('ctl CPU    daily_health / ping             = %.2f' % (health['cpu'] / ping['cpu']))
+    if 'ping_pipelining' in med:
+        piped, health_piped = med['ping_pipelining'], med['daily_health_pipelining']
+        print('wall       (daily_health - %.0fs) / ping, both pipelined = %.2f'
+              % (CPU_WINDOW, (health_piped['wall'] - CPU_WINDOW) / piped['wall']))
+        print('host CPU   daily_health / ping, both pipelined = %.2f' % (health_piped['host_cpu'] / piped['host_cpu']))
     print('wall       script / ping                   = %.2f' % (med['script']['wall'] / ping['wall']))
     return med
 
@@ -223,6 +249,8 @@ def main():
     parser.add_argument('sizes', nargs='*', type=int, default=[10, 25, 50])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--settings', action='store_true', help='also the settings variants (pipelining, forks, free, facts)')
+    parser.add_argument('--inventory', help='measure the hosts of this inventory (already prepared, kept running) '
+                                            'instead of starting new ones; sizes larger than it are skipped')
     args = parser.parse_args()
     image = os.environ.get('CLOUDOS_FLEET_IMAGE')
     if not image:
@@ -232,8 +260,12 @@ def main():
     old_inotify = fleet_health.raise_inotify(max(args.sizes))
     results = {}
     try:
+        prepared = inventory_hosts(args.inventory) if args.inventory else None
         for count in args.sizes:
-            result = measure_size(image, count, args.rounds, args.settings, work)
+            if prepared and count > len(prepared):
+                print('%d hosts: the inventory has only %d' % (count, len(prepared)), flush=True)
+                continue
+            result = measure_size(image, count, args.rounds, args.settings, work, prepared)
             if result is None:
                 print('%d hosts: no host could be prepared' % count, flush=True)
                 continue
