@@ -124,9 +124,8 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
     alertmanager_argument_spec,
     fail_json,
     list_alerts,
-    parse_matchers,
-    validate_regex,
 )
+from ansible_collections.cloudos.ops.plugins.module_utils._silences import parse_matchers, validate_regex
 
 
 def main():

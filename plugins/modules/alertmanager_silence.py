@@ -238,10 +238,9 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
     AlertmanagerClient,
     AlertmanagerError,
     alertmanager_argument_spec,
-    build_silence_spec,
-    ensure_silence,
     fail_json,
 )
+from ansible_collections.cloudos.ops.plugins.module_utils._silences import build_silence_spec, ensure_silence
 
 
 def main():

@@ -12,7 +12,7 @@ warning ones make it a warning (one finding naming them).
 from __future__ import annotations
 
 from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
-    AlertmanagerClient, AlertmanagerError, Matcher)
+    AlertmanagerClient, AlertmanagerError, format_matcher)
 from ansible_collections.cloudos.ops.plugins.module_utils._http import get_only
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import (
     CRITICAL, WARNING, Section, not_answering, not_installed)
@@ -90,7 +90,7 @@ def read_firing(sec, host, params, labels=None, what='firing alerts', unknown='f
     """
     base = params['alertmanager_url']
     client = AlertmanagerClient(base, timeout=None, send=get_only(host.http_get))
-    matchers = [Matcher(name, str(value), False, True) for name, value in sorted((labels or {}).items())]
+    matchers = [format_matcher(name, '=', str(value)) for name, value in sorted((labels or {}).items())]
     try:
         return parse_alerts(client.list_alerts(active=True, silenced=False, inhibited=False, unprocessed=None,
                                                matchers=matchers))

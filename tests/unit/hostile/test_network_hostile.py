@@ -24,9 +24,10 @@ from tests.fixtures import hostile_servers as hs
 from tests.unit.compat import patch_module_args
 from tests.unit.plugins.module_utils import health_fakes
 
-from ansible_collections.cloudos.ops.plugins.module_utils import _alertmanager, _http, _notify
+from ansible_collections.cloudos.ops.plugins.module_utils import _alertmanager, _http, _notify, _silences
 from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
-    AlertmanagerClient, AlertmanagerError, ValidationError, build_silence_spec, plan_present)
+    AlertmanagerClient, AlertmanagerError, ValidationError)
+from ansible_collections.cloudos.ops.plugins.module_utils._silences import build_silence_spec, plan_present
 from ansible_collections.cloudos.ops.plugins.module_utils._health import ai_engine, alerts, kubernetes, monitoring
 from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, Response
 from ansible_collections.cloudos.ops.plugins.module_utils._prometheus import PrometheusClient, PrometheusError
@@ -643,7 +644,7 @@ def test_health_refuses_extremes_naming_the_parameter(args, fragment, capsys):
 
 def _silence(starts, ends, sid='s1'):
     return {'id': sid, 'matchers': [{'name': 'alertname', 'value': 'Maint', 'isRegex': False, 'isEqual': True}],
-            'startsAt': _alertmanager.format_time(starts), 'endsAt': _alertmanager.format_time(ends),
+            'startsAt': _silences.format_time(starts), 'endsAt': _silences.format_time(ends),
             'createdBy': 'ops', 'comment': 'window', 'status': {'state': 'active'}}
 
 
@@ -657,15 +658,15 @@ def test_rerun_with_a_longer_duration_extends():
     existing = _silence(NOW - timedelta(minutes=10), NOW + timedelta(hours=1))
     plan = plan_present(build_silence_spec(dict(IDENTITY, duration='4h'), now=NOW), [existing], now=NOW)
     assert plan.action == 'updated'
-    assert plan.post['endsAt'] == _alertmanager.format_time(NOW - timedelta(minutes=10) + timedelta(hours=4))
+    assert plan.post['endsAt'] == _silences.format_time(NOW - timedelta(minutes=10) + timedelta(hours=4))
 
 
 def test_explicit_earlier_ends_at_shortens():
     existing = _silence(NOW - timedelta(minutes=10), NOW + timedelta(hours=4))
     ends = NOW + timedelta(hours=1)
-    plan = plan_present(build_silence_spec(dict(IDENTITY, ends_at=_alertmanager.format_time(ends)), now=NOW),
+    plan = plan_present(build_silence_spec(dict(IDENTITY, ends_at=_silences.format_time(ends)), now=NOW),
                         [existing], now=NOW)
-    assert plan.action == 'updated' and plan.post['endsAt'] == _alertmanager.format_time(ends)
-    diff = _alertmanager.silence_diff(_alertmanager.readable(existing), _alertmanager.readable(plan.after))
+    assert plan.action == 'updated' and plan.post['endsAt'] == _silences.format_time(ends)
+    diff = _silences.silence_diff(_silences.readable(existing), _silences.readable(plan.after))
     assert "ends_at: '%s'" % existing['endsAt'] in diff['before']
-    assert "ends_at: '%s'" % _alertmanager.format_time(ends) in diff['after']
+    assert "ends_at: '%s'" % _silences.format_time(ends) in diff['after']

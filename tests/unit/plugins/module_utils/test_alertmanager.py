@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure logic of plugins/module_utils/_alertmanager.py: parsing, validation, planning."""
+"""Pure logic of plugins/module_utils/_silences.py (parsing, validation, planning) and the client of
+plugins/module_utils/_alertmanager.py it runs through."""
 
 from __future__ import annotations
 
@@ -12,21 +13,24 @@ from ansible_collections.cloudos.ops.plugins.module_utils._alertmanager import (
     ALERTMANAGER_COMMON_ARGS,
     AlertmanagerClient,
     AlertmanagerError,
-    Matcher,
     ValidationError,
+    alertmanager_argument_spec,
+    format_matcher,
+    list_alerts,
+)
+from ansible_collections.cloudos.ops.plugins.module_utils._silences import (
+    Matcher,
     build_silence_spec,
     can_update_in_place,
     ensure_silence,
     find_ours,
     format_time,
-    list_alerts,
     parse_duration,
     parse_matchers,
     parse_time,
     plan_absent,
     plan_present,
     readable,
-    alertmanager_argument_spec,
 )
 from ansible_collections.cloudos.ops.plugins.module_utils._http import HttpError, Response
 
@@ -82,6 +86,16 @@ def test_matcher_string_round_trip():
     for text in ('alertname="HighCPUUsage"', 'instance=~"web-\\\\d+"', 'a!="x\\"y"', 'job!~"x|y"'):
         matcher = parse_matchers([text], require_selective=False)[0]
         assert parse_matchers([str(matcher)], require_selective=False)[0] == matcher
+
+
+def test_health_filters_are_written_like_matchers():
+    """The health sections build ``name="value"`` filters with ``format_matcher`` (without loading
+    ``_silences``); a matcher prints itself with the same function."""
+    for value in ('security ops', 'say "hi" \\ bye', 'two\nlines', ''):
+        assert format_matcher('team', '=', value) == str(Matcher('team', value, False, True))
+        assert parse_matchers([format_matcher('team', '=', value)], require_selective=False)[0] == \
+            Matcher('team', value, False, True)
+    assert format_matcher('job', '!~', 'x|y') == str(Matcher('job', 'x|y', True, False)) == 'job!~"x|y"'
 
 
 @pytest.mark.parametrize('matchers, fragment', [
