@@ -2,15 +2,15 @@
 # Copyright: cloudos.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``result | cloudos.ops.health_textfile``: one host's cloudos_health result as a node-exporter
-textfile (see ``plugin_utils/_report_metrics.py``; documentation in ``health_textfile.yml``)."""
+textfile (see ``module_utils/_health/textfile.py``; documentation in ``health_textfile.yml``)."""
 
 from __future__ import annotations
 
-from ansible_collections.cloudos.ops.plugins.plugin_utils import _report_metrics
+from ansible_collections.cloudos.ops.plugins.module_utils._health import textfile as _textfile
 
 
 def health_textfile(health, now=None):
-    return _report_metrics.textfile(health, now=now)
+    return _textfile.textfile(health, now=now)
 
 
 class FilterModule:

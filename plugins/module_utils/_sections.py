@@ -300,12 +300,13 @@ def _failed(name, summary, message, action):
 
 # --------------------------------------------------------------------------- module glue
 
-def run_module(module, suite, host_class, validate_params, fact):
+def run_module(module, suite, host_class, validate_params, fact, export=None):
     """The whole ``main()`` of a check module after ``AnsibleModule``: validate, run, exit.
 
     Bad thresholds or parameters fail the module before anything runs; every command runs
-    with the C locale; the report is returned as ``fact``; nothing changes (check mode is the
-    same run).
+    with the C locale; the report is returned as ``fact``. The checks change nothing (check
+    mode is the same run); ``export(module, report)``, when given, may write the report
+    somewhere and returns the result keys that say so (``changed``, ``diff``, ...).
     """
     params = dict(module.params)
     try:
@@ -321,4 +322,6 @@ def run_module(module, suite, host_class, validate_params, fact):
                       run_command=lambda args, data=None: module.run_command(
                           args, data=data, binary_data=True, expand_user_and_vars=False))
     report = suite.run(host, params, thresholds, host_name=params['host'])
-    module.exit_json(changed=False, **{fact: report})
+    result = {'changed': False, fact: report}
+    result.update(export(module, report) if export else {})
+    module.exit_json(**result)

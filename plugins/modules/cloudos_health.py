@@ -21,7 +21,8 @@ description:
     Kubernetes API through the C(kubernetes) client and a kubeconfig;
     C(monitoring), C(alerts) and C(ai_engine) speak HTTP to Prometheus, Grafana, Alertmanager (API v2) and the
     AI engine; C(certificates) reads PEM files and TLS endpoints.
-  - Read-only. C(changed) is always false and the result is the same under C(--check).
+  - Read-only, except for the textfile that O(textfile_dir) asks for. C(changed) is true only when that file
+    was (or, under C(--check), would be) rewritten, and the checks give the same result under C(--check).
   - Sections run concurrently, and so do the HTTP probes inside a section, so a host where every component
     is down still answers within about O(timeout) seconds (plus the CPU sampling window), not the sum of
     the timeouts. A section still running when that budget is spent becomes a critical finding.
@@ -163,8 +164,28 @@ options:
         name also count. Without a running systemd, a unit file in the usual systemd directories counts.'
     type: dict
     default: {}
+  textfile_dir:
+    description:
+      - When set, the result is also written to C(<textfile_dir>/cloudos_health.prom) on the managed host for the node
+        exporter's textfile collector (its C(--collector.textfile.directory)), in the same round trip.
+      - The file is replaced atomically (a temporary file in the same directory, then a rename, so the collector never
+        reads half a file) with mode C(0644), and only when its text changed. Nothing is written under C(--check).
+      - 'The metrics: C(cloudos_health_check_status{check}), C(cloudos_health_status), C(cloudos_health_findings{severity}),
+        C(cloudos_health_last_run_timestamp_seconds) and C(cloudos_health_duration_seconds) (see the
+        C(cloudos.ops.health_textfile) filter, which renders the same text on the controller).'
+      - The directory must exist; a C(cloudos_health.prom) there that is not a regular file (a link, a directory)
+        fails the module.
+    type: path
+attributes:
+  check_mode:
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
+    support: full
+    details: The checks run the same; the textfile of O(textfile_dir) is not written, C(changed) says whether it would be.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
+    support: partial
+    details: The textfile of O(textfile_dir), before and after; the checks change nothing.
 extends_documentation_fragment:
-  - cloudos.ops.attributes.read_only
   - cloudos.ops.docker
 requirements:
   - Python 3.9 or later on the managed host.
@@ -212,9 +233,29 @@ EXAMPLES = r'''
     certificate_files: [/etc/ssl/certs/cloudos.crt]
     certificate_endpoints: ['127.0.0.1:443']
     kubeconfig: /etc/kubernetes/admin.conf
+
+- name: Also export the result for the node exporter's textfile collector
+  cloudos.ops.cloudos_health:
+    textfile_dir: /var/lib/prometheus/node-exporter
 '''
 
 RETURN = r'''
+textfile:
+  description: The textfile of O(textfile_dir).
+  returned: when O(textfile_dir) is set
+  type: dict
+  contains:
+    path:
+      description: The file, C(<textfile_dir>/cloudos_health.prom).
+      type: str
+      returned: always
+    changed:
+      description: Whether its text changed (under C(--check), would change).
+      type: bool
+      returned: always
+  sample:
+    path: /var/lib/prometheus/node-exporter/cloudos_health.prom
+    changed: true
 health:
   description: The host's health record.
   returned: always
@@ -301,7 +342,7 @@ health:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudos.ops.plugins.module_utils import _docker
-from ansible_collections.cloudos.ops.plugins.module_utils._health import core
+from ansible_collections.cloudos.ops.plugins.module_utils._health import core, textfile
 from ansible_collections.cloudos.ops.plugins.module_utils._health.registry import HEALTH
 from ansible_collections.cloudos.ops.plugins.module_utils._sections import run_module
 
@@ -329,12 +370,13 @@ def argument_spec():
         kube_context=dict(type='str'),
         required=dict(type='list', elements='str', default=[], choices=sorted(core.COMPONENTS)),
         component_units=dict(type='dict', default={}),
+        textfile_dir=dict(type='path'),
     )
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, HEALTH, core.Host, core.validate_params, 'health')
+    run_module(module, HEALTH, core.Host, core.validate_params, 'health', export=textfile.export)
 
 
 if __name__ == '__main__':

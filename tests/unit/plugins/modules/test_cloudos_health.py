@@ -50,3 +50,49 @@ def test_read_only_result_same_under_check_mode(capsys, tmp_path):
     strip = dict((k, v) for k, v in normal['health'].items() if k not in ('checked_at', 'duration_ms', 'checks'))
     assert strip == dict((k, v) for k, v in checked['health'].items() if k not in ('checked_at', 'duration_ms', 'checks'))
     assert normal['health']['checks']['certificates'] == checked['health']['checks']['certificates']
+
+
+TEXTFILE_ARGS = {'checks': ['system'], 'cpu_sample_seconds': 0, 'host': 'web-1', 'thresholds': {'disk': 99, 'disk_critical': 100}}
+
+
+def test_textfile_written_atomically_with_the_result(capsys, tmp_path):
+    result = run(dict(TEXTFILE_ARGS, textfile_dir=str(tmp_path)), capsys)
+    path = tmp_path / 'cloudos_health.prom'
+    assert result['changed'] is True and result['textfile'] == {'path': str(path), 'changed': True}
+    text = path.read_text()
+    assert 'cloudos_health_check_status{check="system"} 0' in text
+    assert 'cloudos_health_status %d' % {'ok': 0, 'warning': 1, 'critical': 2}[result['health']['status']] in text
+    assert oct(path.stat().st_mode & 0o777) == '0o644'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['cloudos_health.prom']  # no temporary file left
+
+
+def test_textfile_not_written_under_check_mode_but_diffed(capsys, tmp_path):
+    path = tmp_path / 'cloudos_health.prom'
+    path.write_text('old\n')
+    result = run(dict(TEXTFILE_ARGS, textfile_dir=str(tmp_path), _ansible_check_mode=True, _ansible_diff=True), capsys)
+    assert result['changed'] is True and result['textfile']['changed'] is True
+    assert result['diff']['before'] == 'old\n' and 'cloudos_health_status' in result['diff']['after']
+    assert path.read_text() == 'old\n'
+
+
+def test_unchanged_textfile_is_not_rewritten(capsys, tmp_path, monkeypatch):
+    from ansible_collections.cloudos.ops.plugins.module_utils._health import textfile
+    monkeypatch.setattr(textfile, 'textfile', lambda report, now=None: 'same\n')
+    path = tmp_path / 'cloudos_health.prom'
+    path.write_text('same\n')
+    before = path.stat().st_ino
+    result = run(dict(TEXTFILE_ARGS, textfile_dir=str(tmp_path), _ansible_diff=True), capsys)
+    assert result['changed'] is False and result['textfile']['changed'] is False and 'diff' not in result
+    assert path.stat().st_ino == before
+
+
+@pytest.mark.parametrize('make, fragment', [
+    (lambda d: d / 'missing', 'is not a directory'),
+    (lambda d: (d / 'cloudos_health.prom').mkdir() or d, 'is a directory, not a file'),
+    (lambda d: (d / 'cloudos_health.prom').symlink_to(d / 'elsewhere') or d, 'symbolic link'),
+])
+def test_bad_textfile_dir_fails_naming_it(capsys, tmp_path, make, fragment):
+    directory = make(tmp_path)
+    result = run(dict(TEXTFILE_ARGS, textfile_dir=str(directory)), capsys)
+    assert result['failed'] is True and 'textfile_dir' in result['msg'] and fragment in result['msg'], result['msg']
+    assert not (tmp_path / 'elsewhere').exists()

@@ -284,7 +284,7 @@ def test_nothing_critical_no_reminder():
 # ----------------------------------------------------------------------------- textfile export
 
 def test_textfile_has_check_gauges_counts_timestamp_and_duration():
-    from ansible_collections.cloudos.ops.plugins.plugin_utils._report_metrics import textfile
+    from ansible_collections.cloudos.ops.plugins.module_utils._health.textfile import textfile
     text = textfile(S.fleet()['ai1'])
     assert 'cloudos_health_check_status{check="alerts"} 2' in text
     assert 'cloudos_health_check_status{check="system"} 1' in text
@@ -298,7 +298,7 @@ def test_textfile_has_check_gauges_counts_timestamp_and_duration():
 
 
 def test_textfile_without_a_result_says_so():
-    from ansible_collections.cloudos.ops.plugins.plugin_utils._report_metrics import textfile
+    from ansible_collections.cloudos.ops.plugins.module_utils._health.textfile import textfile
     text = textfile({'failed': True, 'msg': 'no python'}, now=1000)
     assert 'cloudos_health_status 3' in text and 'cloudos_health_last_run_timestamp_seconds 1000' in text
 

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One host's ``cloudos_health`` result as a node-exporter textfile (Prometheus text format 0.0.4).
 
-Controller-only and private to this collection: no compatibility promise for the Python names;
-the metric names are public (docs/daily_health.md):
+Private to this collection: no compatibility promise for the Python names; the metric names are
+public (docs/daily_health.md). ``cloudos_health`` writes it on the host (``textfile_dir``, see
+:func:`export`); the ``cloudos.ops.health_textfile`` filter renders it on the controller:
 
 ``cloudos_health_check_status{check}``
     0 ok, absent or skipped; 1 warning; 2 critical (one series per check the host ran).
@@ -17,12 +18,19 @@ the metric names are public (docs/daily_health.md):
 ``cloudos_health_duration_seconds``
     how long the check took.
 
-Pure: a dict in, text out.
+:func:`textfile` is pure: a dict in, text out.
 """
 
 from __future__ import annotations
 
-from ansible_collections.cloudos.ops.plugins.module_utils._common import CRITICAL, WARNING, parse_time
+import os
+import time
+
+from ansible_collections.cloudos.ops.plugins.module_utils._common import (
+    CRITICAL, WARNING, FileCheckError, parse_time, read_checked, write_atomic)
+
+FILE_NAME = 'cloudos_health.prom'
+MAX_BYTES = 1024 * 1024
 
 GAUGE = {WARNING: 1, CRITICAL: 2}
 SEVERITIES = (CRITICAL, WARNING, 'info')
@@ -86,3 +94,35 @@ def _format(value):
     if isinstance(value, float):
         return repr(round(value, 3)) if value != int(value) else '%d' % value
     return str(value)
+
+
+def export(module, report, now=None):
+    """Write ``report`` as ``<textfile_dir>/cloudos_health.prom`` when the option is set.
+
+    The result keys to add to the module's: ``textfile`` (``path``, ``changed``), ``changed``
+    and, under ``--diff``, ``diff``. The file is replaced atomically (the collector never reads
+    half a file) with mode 0644, and only when its text changes; in check mode nothing is
+    written. A ``textfile_dir`` that is not a directory, or a ``cloudos_health.prom`` that is
+    not a regular file, fails the module naming the option and the path.
+    """
+    directory = module.params.get('textfile_dir')
+    if not directory:
+        return {}
+    path = os.path.join(directory, FILE_NAME)
+    if not os.path.isdir(directory):
+        module.fail_json(msg='textfile_dir %s is not a directory' % directory, health=report)
+    try:
+        before = read_checked(path, max_bytes=MAX_BYTES, name='textfile_dir')
+    except FileCheckError as exc:
+        module.fail_json(msg=str(exc), health=report)
+    after = textfile(report, now=time.time() if now is None else now)
+    changed = before != after
+    result = {'changed': changed, 'textfile': {'path': path, 'changed': changed}}
+    if module._diff and changed:
+        result['diff'] = {'before_header': path, 'after_header': path, 'before': before or '', 'after': after}
+    if changed and not module.check_mode:
+        try:
+            write_atomic(path, after, mode=0o644, move=module.atomic_move)
+        except OSError as exc:
+            module.fail_json(msg='textfile_dir: cannot write %s: %s' % (path, exc.strerror or exc), health=report)
+    return result
