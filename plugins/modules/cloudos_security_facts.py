@@ -215,6 +215,8 @@ security:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First: from here on, each module this run imports from the payload is compiled once, not twice.
+from ansible_collections.cloudos.ops.plugins.module_utils import _payload  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.cloudos.ops.plugins.module_utils import _docker, _security
 from ansible_collections.cloudos.ops.plugins.module_utils._sections import run_module
 
