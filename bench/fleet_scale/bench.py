@@ -19,6 +19,9 @@ prepared with tests/fleet/prepare.yml, and these commands run in turn, round aft
 With ``--settings`` also: ping and daily_health with ``ANSIBLE_PIPELINING=true``, daily_health with
 ``forks=5`` and with ``strategy=free``, and the ping playbook with fact gathering on.
 
+``--before CHECKOUT`` adds ``daily_health_before``: the playbook and collection of another
+checkout (its root, with its ``.collections`` link), in the same rounds.
+
 ``--inventory FILE`` measures hosts that are already running and prepared (an inventory that
 tests/fleet/hosts.py wrote), the first N of them for size N, and leaves them running: one
 preparation serves several sizes and several runs.
@@ -114,7 +117,7 @@ def timed(cmd, extra_env, log):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, proc.returncode
 
 
-def commands(work, inventory, mitogen_inventory, settings):
+def commands(work, inventory, mitogen_inventory, settings, before=None):
     health = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, os.path.join(ROOT, 'playbooks', 'daily_health.yml'),
               '-e', json.dumps({'daily_health_report_root': os.path.join(work, 'reports'), 'daily_health_fail_on': 'never'})]
     plays = {}
@@ -127,6 +130,9 @@ def commands(work, inventory, mitogen_inventory, settings):
         ('ping_play', [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, plays['false']], {}),
         ('daily_health', health, {}),
     ]
+    if before:
+        cmds.append(('daily_health_before', [health[0], '-i', inventory, os.path.join(before, 'playbooks', 'daily_health.yml')]
+                     + health[4:], {'ANSIBLE_COLLECTIONS_PATH': os.path.join(before, '.collections')}))
     strategy = mitogen_strategy_dir()
     if strategy:
         cmds.append(('daily_health_mitogen', [health[0], '-i', mitogen_inventory] + health[3:],
@@ -177,7 +183,7 @@ def start_and_prepare(image, count, work):
     return names
 
 
-def measure_size(image, count, rounds, settings, work, prepared=None):
+def measure_size(image, count, rounds, settings, work, prepared=None, before_checkout=None):
     """One size: ``count`` new hosts, or the first ``count`` of ``prepared`` (hosts already prepared, kept)."""
     names = prepared[:count] if prepared else start_and_prepare(image, count, work)
     if not names:
@@ -191,7 +197,7 @@ def measure_size(image, count, rounds, settings, work, prepared=None):
     before, t0 = hosts.cpu(), time.monotonic()
     time.sleep(10)
     idle = (hosts.cpu() - before) / (time.monotonic() - t0) if hosts.files else 0.0
-    cmds = commands(work, inventory, mitogen_inventory, settings)
+    cmds = commands(work, inventory, mitogen_inventory, settings, before_checkout)
     rows = dict((name, []) for name, dummy, dummy in cmds)
     for number in range(rounds):
         for name, cmd, extra in cmds:
@@ -235,6 +241,10 @@ def show(result):
         print('host CPU   daily_health_mitogen / ping     = %.2f' % (mito['host_cpu'] / ping['host_cpu']))
         print('ctl CPU    daily_health_mitogen / ping     = %.2f' % (mito['cpu'] / ping['cpu']))
     print('ctl CPU    daily_health / ping             = %.2f' % (health['cpu'] / ping['cpu']))
+    if 'daily_health_before' in med:
+        old = med['daily_health_before']
+        print('before     (daily_health - %.0fs) / ping      = %.2f; ctl CPU / ping = %.2f; host CPU / ping = %.2f'
+              % (CPU_WINDOW, (old['wall'] - CPU_WINDOW) / ping['wall'], old['cpu'] / ping['cpu'], old['host_cpu'] / ping['host_cpu']))
     if 'ping_pipelining' in med:
         piped, health_piped = med['ping_pipelining'], med['daily_health_pipelining']
         print('wall       (daily_health - %.0fs) / ping, both pipelined = %.2f'
@@ -251,6 +261,8 @@ def main():
     parser.add_argument('--settings', action='store_true', help='also the settings variants (pipelining, forks, free, facts)')
     parser.add_argument('--inventory', help='measure the hosts of this inventory (already prepared, kept running) '
                                             'instead of starting new ones; sizes larger than it are skipped')
+    parser.add_argument('--before', help='also daily_health.yml of this checkout (its root, with its .collections link), '
+                                         'as the row daily_health_before, side by side')
     args = parser.parse_args()
     image = os.environ.get('CLOUDOS_FLEET_IMAGE')
     if not image:
@@ -265,7 +277,8 @@ def main():
             if prepared and count > len(prepared):
                 print('%d hosts: the inventory has only %d' % (count, len(prepared)), flush=True)
                 continue
-            result = measure_size(image, count, args.rounds, args.settings, work, prepared)
+            result = measure_size(image, count, args.rounds, args.settings, work, prepared,
+                                  os.path.abspath(args.before) if args.before else None)
             if result is None:
                 print('%d hosts: no host could be prepared' % count, flush=True)
                 continue
