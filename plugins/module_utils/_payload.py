@@ -10,7 +10,9 @@ compiles the source twice: once to find the module's file name (``zipimporter.fi
 would come from) and once more to run it (``get_code``). That second compile of every module
 the run imports is pure waste, and on a host it is a large part of what a module run costs.
 
-Importing this module puts :class:`ZipSpecFinder` first on ``sys.meta_path`` (once). It answers
+Importing this module puts :class:`ZipSpecFinder` on ``sys.meta_path`` (once), just before the
+path finder: built-in and frozen modules are still found first, and the path-based search, which
+serves zips, sees it ahead of itself. It answers
 only for modules inside a zip that ``zipimport`` already serves, building the module's spec
 from the zip's table of contents (``is_package``: no compile) with the same origin and package
 path ``zipimport`` would give; the module is then compiled once, by ``get_code``. For anything
@@ -28,7 +30,7 @@ from __future__ import annotations
 import os
 import sys
 import zipimport
-from importlib.machinery import ModuleSpec
+from importlib.machinery import ModuleSpec, PathFinder
 
 
 def _zip_importer(entry):
@@ -79,10 +81,13 @@ class ZipSpecFinder:
 
 
 def install():
-    """Put :class:`ZipSpecFinder` first on ``sys.meta_path`` unless it is there; idempotent."""
-    if not any(getattr(finder, '__name__', None) == ZipSpecFinder.__name__ and
-               getattr(finder, '__module__', None) == __name__ for finder in sys.meta_path):
-        sys.meta_path.insert(0, ZipSpecFinder)
+    """Put :class:`ZipSpecFinder` on ``sys.meta_path`` just before ``PathFinder`` (at the end when there is
+    none) unless it is there; idempotent."""
+    if any(getattr(finder, '__name__', None) == ZipSpecFinder.__name__ and
+           getattr(finder, '__module__', None) == __name__ for finder in sys.meta_path):
+        return
+    position = next((index for index, finder in enumerate(sys.meta_path) if finder is PathFinder), len(sys.meta_path))
+    sys.meta_path.insert(position, ZipSpecFinder)
 
 
 install()

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from importlib.machinery import PathFinder
 
 import pytest
 
@@ -90,10 +91,10 @@ def test_a_directory_before_the_zip_still_wins(archive, tmp_path):
     assert fast['compiled'] == []
 
 
-def test_install_is_idempotent():
-    before = list(sys.meta_path)
+def test_install_is_idempotent_and_goes_just_before_the_path_finder():
     _payload.install()
     _payload.install()
     assert sys.meta_path.count(_payload.ZipSpecFinder) == 1
-    assert sys.meta_path[0] is _payload.ZipSpecFinder or _payload.ZipSpecFinder in before
+    position = sys.meta_path.index(_payload.ZipSpecFinder)
+    assert sys.meta_path[position + 1] is PathFinder  # built-in and frozen finders stay ahead of it
     assert _payload.ZipSpecFinder.find_spec('json') is None  # not from a zip: left to the path machinery
