@@ -57,22 +57,21 @@ def function(frame):
     return frame.split(' (', 1)[0]
 
 
+def part(names, parts, rest):
+    """The label of the first of ``parts`` (marker, label) whose marker is in ``names``, else ``rest``."""
+    return next((label for marker, label in parts if marker in names), rest)
+
+
 def category(stack):
     names = [function(f) for f in stack[1:]]
     if len(stack) == 1 or names[-1].rsplit('.', 1)[-1] in IDLE:
         return None
     if 'WorkerProcess._run' in names:
-        for marker, label in WORKER_PARTS:
-            if marker in names:
-                return label
-        return 'worker: the rest of the task executor'
+        return part(names, WORKER_PARTS, 'worker: the rest of the task executor')
     if 'WorkerProcess.start' in names:
         return 'fork'
     if 'StrategyModule.run' in names:
-        for marker, label in STRATEGY_PARTS:
-            if marker in names:
-                return label
-        return 'strategy: the rest of the task loop'
+        return part(names, STRATEGY_PARTS, 'strategy: the rest of the task loop')
     if 'results_thread_main' in names:
         return 'strategy: processing results'
     if 'PlaybookExecutor.run' not in names and 'AdHocCLI.run' not in names:
