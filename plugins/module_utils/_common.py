@@ -248,6 +248,24 @@ def write_atomic(path, data, mode=0o644, move=None, tmpdir=None):
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
+_MOUNT_ESCAPE_RE = re.compile(r'\\([0-7]{3})')
+
+
+def parse_mounts(text):
+    """``[(mount point, fs type)]`` from the text of ``/proc/self/mounts``.
+
+    The kernel writes a space, a tab, a newline and a backslash in a path as an octal escape
+    (``\\040``); only those are decoded, so a path with non-ASCII characters (written as they
+    are) comes back unchanged.
+    """
+    mounts = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            mounts.append((_MOUNT_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 8)), fields[1]), fields[2]))
+    return mounts
+
+
 class FileCheckError(ValueError):
     """A file we were pointed at is not what it must be; the message names it."""
 

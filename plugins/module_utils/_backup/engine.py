@@ -10,7 +10,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import stat
@@ -22,6 +21,7 @@ from ansible_collections.cloudos.ops.plugins.module_utils._backup import plan as
 from ansible_collections.cloudos.ops.plugins.module_utils._backup import retention as ret
 from ansible_collections.cloudos.ops.plugins.module_utils._backup import sets
 from ansible_collections.cloudos.ops.plugins.module_utils._backup.sets import BackupError
+from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_mounts
 
 SYSTEM_STATE_ITEMS = ('units', 'crontabs', 'packages', 'docker_volumes')
 RESTORE_PREFIX = '.cloudos-restore-'
@@ -86,23 +86,13 @@ PSEUDO_FS = frozenset(('proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2
 MOUNTS = '/proc/self/mounts'
 
 
-def _unescape_mount(field):
-    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), field)
-
-
 def read_mounts(path=MOUNTS):
     """``[(mount point, fs type)]`` of this host ([] when the table cannot be read)."""
     try:
         with open(path, 'r', encoding='utf-8', errors='surrogateescape') as handle:
-            lines = handle.read().splitlines()
+            return parse_mounts(handle.read())
     except (IOError, OSError):
         return []
-    mounts = []
-    for line in lines:
-        fields = line.split()
-        if len(fields) >= 3:
-            mounts.append((_unescape_mount(fields[1]), fields[2]))
-    return mounts
 
 
 def _under(path, top):

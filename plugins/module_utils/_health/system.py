@@ -9,6 +9,7 @@ are evaluated once, in the ``resources`` section, so a full disk is one finding.
 
 from __future__ import annotations
 
+from ansible_collections.cloudos.ops.plugins.module_utils._common import parse_mounts
 from ansible_collections.cloudos.ops.plugins.module_utils._health.core import WARNING, Section, rnd
 
 
@@ -21,16 +22,6 @@ def parse_loadavg(text):
     """``(load1, load5, load15)`` from ``/proc/loadavg``."""
     parts = text.split()
     return float(parts[0]), float(parts[1]), float(parts[2])
-
-
-def parse_mounts(text):
-    """Mount points from ``/proc/self/mounts`` (octal escapes decoded)."""
-    points = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 3:
-            points.append((fields[1].encode().decode('unicode_escape'), fields[2]))
-    return points
 
 
 def mount_point_of(path, mounts):

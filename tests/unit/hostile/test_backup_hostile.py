@@ -446,8 +446,10 @@ def test_pseudo_filesystem_from_the_mount_table(mounts, path, message):
     assert engine.pseudo_filesystem(path, mounts) == message
 
 
-def test_mount_table_escapes_are_read():
-    assert engine._unescape_mount('/mnt/a\\040b') == '/mnt/a b'  # pylint: disable=protected-access
+def test_mount_table_escapes_are_read(tmp_path):
+    table = tmp_path / 'mounts'
+    table.write_text('/dev/sdb1 /mnt/a\\040b ext4 rw 0 0\n', encoding='utf-8')
+    assert engine.read_mounts(str(table)) == [('/mnt/a b', 'ext4')]
 
 
 def test_sparse_file_is_restored_sparse(tmp_path, capsys):

@@ -147,3 +147,12 @@ def test_read_checked_refuses_what_is_not_a_small_utf8_file(tmp_path):
         c.read_checked(str(good) + '\x00')
     assert c.has_control('a\x00b') and c.has_control('\x1b[0m') and not c.has_control('a\tb')
     assert c.has_control('a\tb', allow='')
+
+
+def test_mount_table_decodes_only_the_kernel_escapes():
+    # The kernel escapes a space, tab, newline and backslash; a UTF-8 name is written as it is
+    # and must come back unchanged (decoding it as an escaped string would garble it).
+    table = ('/dev/sda1 / ext4 rw 0 0\n'
+             '/dev/sdb1 /srv/donn\u00e9es\\040de\\011test\\134x xfs rw 0 0\n'
+             'short line\n')
+    assert c.parse_mounts(table) == [('/', 'ext4'), ('/srv/donn\u00e9es de\ttest\\x', 'xfs')]
