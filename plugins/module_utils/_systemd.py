@@ -105,6 +105,22 @@ class Systemd:
             return dict(zip(units, blocks))
         return dict((b.get('Id', str(i)), b) for i, b in enumerate(blocks))
 
+    def show_matching(self, patterns, properties):
+        """``[{property: value}]`` of the units matching ``patterns`` (globs or names), loaded
+        or not, active or not, each once, in systemctl's order: one ``systemctl show`` call, which
+        expands the patterns itself (``list-units --all`` and then ``show`` cost two)."""
+        patterns = list(patterns)
+        if not patterns:
+            return []  # no argument at all would show the manager's own properties
+        out = self._call('show', ['show', '--no-pager', '-p', ','.join(properties), '--'] + patterns)
+        blocks, seen = [], set()
+        for block in parse_show(out):
+            key = block.get('Id')
+            if key not in seen:
+                seen.add(key)
+                blocks.append(block)
+        return blocks
+
     def list_units(self, patterns, extra=('--all',)):
         """Names of the units matching ``patterns`` (globs), loaded or not, active or not."""
         out = self._call('list-units', ['list-units'] + list(extra) + ['--plain', '--no-legend', '--no-pager', '--']

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``services`` section: systemd units matching ``service_patterns`` (default ``cloudos-*``).
 
-Two commands whatever the number of units: ``systemctl list-units`` to expand the
-patterns, then one ``systemctl show`` for all of them.
+One command whatever the number of units: ``systemctl show`` expands the patterns itself
+(to the units systemd has loaded, as ``list-units --all`` would) and prints them all.
 """
 
 from __future__ import annotations
@@ -48,21 +48,13 @@ def probe(host, params, thresholds):
         not_installed(sec, 'services', required, 'systemd', reason)
         return sec
     try:
-        names = systemd.list_units(patterns)
+        shown = systemd.show_matching(patterns, SHOW_PROPERTIES)
     except SystemdError as exc:
-        sec.summary = 'systemctl list-units failed'
-        sec.add(CRITICAL, 'systemctl list-units %s failed (rc %s): %s' % (' '.join(patterns), exc.rc, exc.detail),
+        sec.summary = 'systemctl show failed'
+        sec.add(CRITICAL, 'systemctl show %s failed (rc %s): %s' % (' '.join(patterns), exc.rc, exc.detail),
                 'systemctl status; journalctl -p err -b')
         return sec
-    units = []
-    if names:
-        try:
-            shown = systemd.show(names, SHOW_PROPERTIES)
-        except SystemdError as exc:
-            sec.summary = 'systemctl show failed'
-            sec.add(CRITICAL, 'systemctl show failed (rc %s): %s' % (exc.rc, exc.detail), 'systemctl status')
-            return sec
-        units = [u for u in shown.values() if u.get('LoadState') not in ('not-found', None)]
+    units = [u for u in shown if u.get('LoadState') not in ('not-found', None)]
     if not units:
         sec.set_absent('no systemd unit matches %s' % ' '.join(patterns))
         not_installed(sec, 'services', required, 'the CloudOS services', sec.summary)

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``services``: systemctl output parsing and severity; two commands whatever the number of units."""
+"""``services``: systemctl output parsing and severity; one command whatever the number of units."""
 
 from __future__ import annotations
 
@@ -27,9 +27,8 @@ SHOW = '\n'.join([
 ])
 
 
-def fake(list_out=LIST, show_out=SHOW, list_rc=0):
-    return FakeHost(commands={'systemctl list-units': (list_rc, list_out, 'boom' if list_rc else ''),
-                              'systemctl show': (0, show_out, '')})
+def fake(show_out=SHOW, show_rc=0):
+    return FakeHost(commands={'systemctl show': (show_rc, show_out, 'boom' if show_rc else '')})
 
 
 def test_list_units_strips_failed_bullet():
@@ -51,13 +50,12 @@ def test_probe_severity_rules_and_guide_action():
     assert sec.status == 'critical'
 
 
-def test_one_show_call_for_all_units():
-    host = fake()
-    services.probe(host, params(service_patterns=['cloudos-*', 'docker.service']), THRESHOLDS)
-    assert len(host.ran) == 2
-    assert host.ran[0][-2:] == ['cloudos-*', 'docker.service']
-    show = host.ran[1]
-    assert show[:2] == ['systemctl', 'show'] and 'cloudos-worker.service' in show and 'cloudos-api.service' in show
+def test_one_show_call_expands_the_patterns_for_all_units():
+    host = fake(show_out=SHOW + '\n' + SHOW.split('\n\n')[0])  # a unit matched by two patterns, shown twice
+    sec = services.probe(host, params(service_patterns=['cloudos-*', 'cloudos-api.service']), THRESHOLDS)
+    assert host.ran == [['systemctl', 'show', '--no-pager', '-p', ','.join(services.SHOW_PROPERTIES), '--',
+                         'cloudos-*', 'cloudos-api.service']]
+    assert sec.metrics['units'] == 5 and [u['unit'] for u in sec.details['units']].count('cloudos-api.service') == 1
 
 
 def test_no_systemd_is_absent_not_a_crash():
@@ -71,16 +69,16 @@ def test_no_systemd_but_required_is_critical():
 
 
 def test_no_matching_unit_is_absent():
-    sec = services.probe(fake(list_out=''), params(), THRESHOLDS)
+    sec = services.probe(fake(show_out=''), params(), THRESHOLDS)
     assert sec.status == 'absent' and sec.summary == 'no systemd unit matches cloudos-*'
 
 
 def test_systemctl_failure_is_a_finding():
-    sec = services.probe(fake(list_rc=1), params(), THRESHOLDS)
-    assert sec.status == 'critical' and 'rc 1' in sec.findings[0]['message']
+    sec = services.probe(fake(show_rc=1), params(), THRESHOLDS)
+    assert sec.status == 'critical' and sec.findings[0]['message'] == 'systemctl show cloudos-* failed (rc 1): boom'
 
 
 def test_all_active_is_ok():
     show = 'Id=cloudos-api.service\nLoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nNRestarts=0\n'
-    sec = services.probe(fake(list_out='cloudos-api.service loaded active running API\n', show_out=show), params(), THRESHOLDS)
+    sec = services.probe(fake(show_out=show), params(), THRESHOLDS)
     assert sec.status == 'ok' and sec.summary == '1 unit: 1 active'

@@ -126,3 +126,17 @@ def test_start_stop_reset_failed():
     assert runner.calls == [['systemctl', 'stop', '--', 'cloudos-api.service'],
                             ['systemctl', 'reset-failed', '--', 'cloudos-api.service'],
                             ['systemctl', 'start', '--', 'cloudos-api.service']]
+
+
+def test_show_matching_is_one_call_and_never_the_managers_properties():
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        return 0, 'Id=a.service\nLoadState=loaded\n\nId=b.service\nLoadState=not-found\n\nId=a.service\nLoadState=loaded\n', ''
+    systemd = _systemd.Systemd(run, exists=lambda path: True, which=lambda name: '/bin/' + name)
+    assert systemd.show_matching(['a*', 'b.service'], ['Id', 'LoadState']) == [
+        {'Id': 'a.service', 'LoadState': 'loaded'}, {'Id': 'b.service', 'LoadState': 'not-found'}]
+    assert calls == [['systemctl', 'show', '--no-pager', '-p', 'Id,LoadState', '--', 'a*', 'b.service']]
+    # `systemctl show` without a unit prints the manager itself: no patterns, no call
+    assert systemd.show_matching([], ['Id']) == [] and len(calls) == 1
