@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -81,7 +82,9 @@ def test_mitogen_runs_daily_health_on_docker_hosts(hosts, tmp_path):
         assert entry['status'] not in ('unreachable', 'error'), entry
         assert sorted(entry['checks']) == sorted(SECTIONS)
         assert entry['checks']['system']['status'] == 'ok'
-    # the module ran inside Mitogen: no payload was copied (the control run below shows the name)
+    # the module ran inside Mitogen: Ansible's docker connection was never opened and no payload
+    # was copied (the control run below shows what plain Ansible prints)
+    assert 'ESTABLISH DOCKER CONNECTION' not in log
     assert 'AnsiballZ_cloudos_health' not in log and 'PUT ' not in log
 
 
@@ -89,4 +92,6 @@ def test_community_docker_connection_is_not_taken_over_but_works(hosts, tmp_path
     report, log = play(tmp_path, 'community.docker.docker')
     assert sorted(h['host'] for h in report['hosts']) == hosts
     assert all(entry['status'] not in ('unreachable', 'error') for entry in report['hosts'])
-    assert 'AnsiballZ_cloudos_health' in log and 'PUT ' in log
+    # Ansible's own connection, the module pipelined (the role's default): python3 on its standard input
+    assert 'ESTABLISH DOCKER CONNECTION' in log
+    assert re.search(r"EXEC \['[^']*docker', b'exec', b'-i', 'cloudos-mitogen-1', .*/usr/bin/python3'\]", log), log[-3000:]
