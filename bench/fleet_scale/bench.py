@@ -11,12 +11,14 @@ prepared with tests/fleet/prepare.yml, and these commands run in turn, round aft
 
 * ``ping``: ``ansible all -m ansible.builtin.ping``;
 * ``ping_play``: a playbook of one ``ansible.builtin.ping`` task (``gather_facts: false``);
-* ``daily_health``: ``playbooks/daily_health.yml``, default strategy (linear);
+* ``daily_health``: ``playbooks/daily_health.yml``, default strategy (linear), its check pipelined (the
+  role's default ``ansible_pipelining: true``);
 * ``daily_health_mitogen``: the same under profiles/mitogen.sh (``mitogen_linear``), the hosts reached
   with ``ansible_connection: docker`` (Mitogen does not take over ``community.docker.docker``);
 * ``script``: the guide's morning script (bench/fleet_health/morning-check.sh) through ``ansible.builtin.script``.
 
-With ``--settings`` also: ping and daily_health with ``ANSIBLE_PIPELINING=true``, daily_health with
+With ``--settings`` also: ping with ``ANSIBLE_PIPELINING=true``, daily_health not pipelined
+(``-e '{"ansible_pipelining": false}'``), daily_health with
 ``forks=5`` and with ``strategy=free``, and the ping playbook with fact gathering on.
 
 ``--before CHECKOUT`` adds ``daily_health_before``: the playbook and collection of another
@@ -144,7 +146,8 @@ def commands(work, inventory, mitogen_inventory, settings, before=None):
     if settings:
         cmds += [
             ('ping_pipelining', cmds[0][1], {'ANSIBLE_PIPELINING': 'true'}),
-            ('daily_health_pipelining', health, {'ANSIBLE_PIPELINING': 'true'}),
+            # The role pipelines its check by default (ansible_pipelining: true); a boolean from -e turns it off.
+            ('daily_health_unpipelined', health + ['-e', json.dumps({'ansible_pipelining': False})], {}),
             ('daily_health_forks5', health, {'ANSIBLE_FORKS': '5'}),
             ('daily_health_free', health, {'ANSIBLE_STRATEGY': 'free'}),
             ('ping_play_facts', [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, plays['true']], {}),
@@ -246,10 +249,12 @@ def show(result):
         print('before     (daily_health - %.0fs) / ping      = %.2f; ctl CPU / ping = %.2f; host CPU / ping = %.2f'
               % (CPU_WINDOW, (old['wall'] - CPU_WINDOW) / ping['wall'], old['cpu'] / ping['cpu'], old['host_cpu'] / ping['host_cpu']))
     if 'ping_pipelining' in med:
-        piped, health_piped = med['ping_pipelining'], med['daily_health_pipelining']
+        piped, unpiped = med['ping_pipelining'], med['daily_health_unpipelined']
         print('wall       (daily_health - %.0fs) / ping, both pipelined = %.2f'
-              % (CPU_WINDOW, (health_piped['wall'] - CPU_WINDOW) / piped['wall']))
-        print('host CPU   daily_health / ping, both pipelined = %.2f' % (health_piped['host_cpu'] / piped['host_cpu']))
+              % (CPU_WINDOW, (health['wall'] - CPU_WINDOW) / piped['wall']))
+        print('host CPU   daily_health / ping, both pipelined = %.2f' % (health['host_cpu'] / piped['host_cpu']))
+        print('wall       (daily_health unpipelined - %.0fs) / ping, neither pipelined = %.2f'
+              % (CPU_WINDOW, (unpiped['wall'] - CPU_WINDOW) / ping['wall']))
     print('wall       script / ping                   = %.2f' % (med['script']['wall'] / ping['wall']))
     return med
 
