@@ -100,7 +100,7 @@ def test_timeout(server):
     assert err.value.kind == 'timeout' and 'timed out' in str(err.value)
 
 
-def test_tls_context_is_built_once_per_settings(server, monkeypatch):
+def test_tls_context_is_built_once_per_settings(server, tls_server, monkeypatch):
     built = []
     real = _http.make_context
 
@@ -110,14 +110,18 @@ def test_tls_context_is_built_once_per_settings(server, monkeypatch):
 
     monkeypatch.setattr(_http, 'make_context', counting)
     monkeypatch.setattr(_http, '_CONTEXTS', {})
-    threads = [threading.Thread(target=_http.request, args=(server + '/%d' % n,)) for n in range(8)]
+    _http.request(server + '/plain')
+    assert built == []  # plain http:// loads no CA store
+    threads = [threading.Thread(target=_http.request, args=(tls_server + '/%d' % n,), kwargs={'validate_certs': False})
+               for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    _http.request(server + '/again')
-    _http.request(server + '/insecure', validate_certs=False)
-    assert [kw['validate_certs'] for kw in built] == [True, False]
+    _http.request(tls_server + '/again', validate_certs=False)
+    with pytest.raises(_http.HttpError):
+        _http.request(tls_server + '/verified')
+    assert [kw['validate_certs'] for kw in built] == [False, True]
 
 
 def test_tls_verification_is_still_enforced(tls_server):
