@@ -436,3 +436,69 @@ def test_a_unix_socket_takes_only_http_urls_and_a_path(url, path):
     with pytest.raises(_http.HttpError) as err:
         _http.request(url, unix_socket=path)
     assert err.value.kind == 'invalid'
+
+
+# --- what a plain http:// request costs: no http.client, email, ssl, urllib.request, no CA store ---
+
+_HEAVY = ('http.client', 'email', 'ssl', 'urllib.request')
+
+_FRESH = '''
+import json, sys
+from ansible_collections.cloudos.ops.plugins.module_utils import _http
+answers = [_http.request(url).json() for url in sys.argv[2:]]
+if sys.argv[1] != '-':
+    answers.append(_http.request('http://localhost/v1/_ping', unix_socket=sys.argv[1]).json())
+print(json.dumps({'answers': answers, 'contexts': len(_http._CONTEXTS),
+                  'loaded': [m for m in %r if m in sys.modules]}))
+''' % (_HEAVY,)
+
+
+def _fresh(args, **env):
+    """Run :data:`_FRESH` in a new interpreter whose environment has no ``*_proxy`` variable but ``env``."""
+    import os
+    import subprocess
+    import sys
+    clean = dict((k, v) for k, v in os.environ.items() if not k.lower().endswith('_proxy'))
+    clean.update(env, PYTHONPATH=':'.join(sys.path))
+    out = subprocess.run([sys.executable, '-c', _FRESH] + list(args), capture_output=True, text=True, check=True,
+                         env=clean, timeout=60)
+    return json.loads(out.stdout)
+
+
+def test_a_plain_http_request_imports_neither_http_client_nor_ssl_and_builds_no_tls_context(raw, unix_raw):
+    tcp = raw(_answer(body=b'{"over": "tcp"}'))
+    unix = unix_raw(_answer(body=b'{"over": "unix"}'))
+    seen = _fresh([unix.path, tcp.url + '/api/v2/status'])
+    assert seen['answers'] == [{'over': 'tcp'}, {'over': 'unix'}]
+    assert seen['loaded'] == [] and seen['contexts'] == 0
+    assert tcp.requests[0].startswith('GET /api/v2/status HTTP/1.1\r\n')
+
+
+def test_with_a_proxy_variable_the_stdlib_proxy_rules_are_loaded_and_honoured(raw):
+    direct = raw(_answer(body=b'{"via": "direct"}'))
+    proxy = raw(_answer(body=b'{"via": "proxy"}'))
+    seen = _fresh(['-', 'http://service.test:9093/api/v2/status', direct.url + '/bypassed'],
+                  http_proxy=proxy.url, no_proxy='127.0.0.1,bypassed.test')
+    assert seen['answers'] == [{'via': 'proxy'}, {'via': 'direct'}]
+    assert 'urllib.request' in seen['loaded'] and seen['contexts'] == 0
+    assert [r.split('\r\n')[0] for r in proxy.requests] == ['GET http://service.test:9093/api/v2/status HTTP/1.1']
+    assert 'Host: service.test:9093\r\n' in proxy.requests[0]
+    assert direct.requests[0].startswith('GET /bypassed HTTP/1.1\r\n')
+    # no_proxy alone names no proxy: the direct way, as before
+    assert _fresh(['-', direct.url + '/np'], no_proxy='elsewhere.test')['answers'] == [{'via': 'direct'}]
+
+
+def test_a_redirect_from_http_to_https_builds_the_tls_context_then_and_verifies(raw, tls_server, monkeypatch):
+    built = []
+    real = _http.make_context
+    monkeypatch.setattr(_http, 'make_context', lambda **kwargs: built.append(kwargs) or real(**kwargs))
+    monkeypatch.setattr(_http, '_CONTEXTS', {})
+    srv = raw(_redirector({'/to-tls': tls_server + '/landed'}.get))
+    assert _http.request(srv.url + '/stay').json() == {'path': '/stay'} and built == []
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/to-tls')  # a self-signed certificate: verification fails
+    assert err.value.kind == 'tls' and 'failed TLS verification or handshake' in err.value.message
+    assert [kw['validate_certs'] for kw in built] == [True]
+    assert _http.request(srv.url + '/to-tls', validate_certs=False).json() == {'path': '/landed'}
+    assert [kw['validate_certs'] for kw in built] == [True, False]
+
