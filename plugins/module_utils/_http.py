@@ -6,21 +6,33 @@ collection that opens HTTP connections.
 
 Private to this collection (the leading underscore): no compatibility promise.
 
-One function, :func:`request`, built on the standard library (``http.client``, ``ssl``), turns
-every failure (refused connection, DNS, TLS, timeout, HTTP status >= 400) into an
-:class:`HttpError` whose message names the method, the URL, the status and the server's own
-text, so that modules can hand it to ``fail_json`` or a finding as is. What it guarantees:
+One function, :func:`request`, turns every failure (refused connection, DNS, TLS, timeout, an
+answer that is not HTTP, HTTP status >= 400) into an :class:`HttpError` whose message names the
+method, the URL, the status and the server's own text, so that modules can hand it to
+``fail_json`` or a finding as is. What it guarantees:
 
 * ``timeout`` bounds the whole request (connecting, the TLS handshake, sending, the status
   line, the headers and the body), not each read: a server that drips bytes cannot hold it;
-* the body is capped (``max_bytes``, default :data:`MAX_BYTES`);
+* the body is capped (``max_bytes``, default :data:`MAX_BYTES`), and so are the status line and
+  the headers (a line at most 65536 bytes, at most 100 header lines);
 * redirects are followed for GET and HEAD only, at most :data:`MAX_REDIRECTS`; credentials
   (``Authorization``, basic auth) and cookies are dropped when one leads to another origin
   (scheme, host or port);
 * a URL with ``user:password@`` is refused (use ``url_username``/``url_password``), and the
   secrets (bearer token, password) never appear in an error message;
 * the proxy environment variables (``https_proxy``, ``http_proxy``, ``no_proxy``) are honoured
-  as ``ansible.module_utils.urls`` honours them.
+  as ``ansible.module_utils.urls`` honours them (with the same standard-library helpers).
+
+It speaks HTTP/1.1 itself on a socket (one request per connection, ``Connection: close``)
+instead of using ``http.client``: modules import it from a fresh zip on every run of every
+host, and ``http.client`` (with ``email``), ``ssl`` and ``urllib.request`` cost more to import
+than a request to a local endpoint. A plain ``http://`` request without proxy variables in the
+environment imports none of them and builds no TLS context; ``ssl`` is imported, and the TLS
+context (the CA store: about 20 ms of CPU) built once per process, when a request or a redirect
+goes to ``https://`` or :func:`tls_context` is called; ``urllib.request``'s proxy helpers only
+when a ``*_proxy`` variable is set. The answer is read as RFC 9112 frames it (``Content-Length``,
+``chunked``, or until the server closes); an answer that is not HTTP or breaks its framing is an
+:class:`HttpError` of kind ``connection`` that says so.
 
 A local service that listens on a unix-domain socket (an engine's API socket) is asked with
 ``request('http://localhost/path', unix_socket='/path/to/api.sock')``: the URL gives the path,
@@ -33,18 +45,16 @@ other status). A socket path that does not exist is an :class:`HttpError` of kin
 from __future__ import annotations
 
 import base64
-import http.client
-import io
 import json
 import math
+import os
 import re
 import socket
-import ssl
+import sys
 import threading
 import time
 
 from urllib.parse import urljoin, urlsplit
-from urllib.request import getproxies_environment, proxy_bypass_environment
 
 # How much of a server's error body is quoted in a message.
 _BODY_QUOTE = 300
@@ -65,8 +75,23 @@ _CHUNK = 64 * 1024
 MAX_TIMEOUT = 86400.0
 
 # A header name is an RFC 9110 token; a value has no control characters (CR, LF, NUL...).
-_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _BAD_VALUE_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f]')
+
+# The answer's limits, as http.client's: the longest line (status, header, chunk size) and the
+# most header lines; and the most interim (1xx) answers before the real one.
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_MAX_INTERIM = 10
+# What the request line may not carry (http.client refuses the same): it would split the line.
+_BAD_TARGET_RE = re.compile(r'[\x00-\x20\x7f]')
+_STATUS_LINE_RE = re.compile(r'HTTP/1\.[0-9][ \t]+([1-9][0-9][0-9])(?:[ \t]+(.*))?\Z')
+_DIGITS_RE = re.compile(r'[0-9]+\Z')
+_HEX_RE = re.compile(br'[0-9A-Fa-f]+\Z')
+_METHODS_WITH_BODY = ('PATCH', 'POST', 'PUT')  # Content-Length: 0 without data, as http.client
+# Fields that carry one value: a repeated one keeps its last value instead of a joined list.
+_SINGLE_VALUED = frozenset(('age', 'content-length', 'content-location', 'content-type', 'date', 'etag', 'expires',
+                            'last-modified', 'location', 'retry-after'))
 
 
 class HttpError(Exception):
@@ -86,7 +111,12 @@ class HttpError(Exception):
 
 
 class Response:
-    """An HTTP answer: ``status``, ``headers`` (dict, lower-case keys), ``body`` (bytes)."""
+    """An HTTP answer: ``status``, ``headers`` (dict, lower-case keys), ``body`` (bytes).
+
+    A header field sent more than once is one entry: its values joined with ``", "`` in the order
+    they came (``Cache-Control``, ``Vary``, ``Set-Cookie``...), except the fields that carry one value
+    (``Content-Type``, ``Content-Length``, ``Location``, ``Retry-After``, ``Date``, ``ETag``...),
+    which keep the last one."""
 
     def __init__(self, url, status, headers, body, elapsed_ms, method='GET', secrets=()):
         self.method = method
@@ -215,6 +245,7 @@ def make_context(cafile=None, validate_certs=True, client_cert=None, client_key=
     """An ``ssl.SSLContext`` as ``ansible.module_utils.urls.make_context`` builds it: the system's
     CA store (or only ``cafile``), no verification at all with ``validate_certs=False``, and a
     client certificate (with its key) for mutual TLS."""
+    import ssl  # pylint: disable=import-outside-toplevel  # only where TLS is spoken: it is costly to import
     context = ssl.create_default_context(cafile=cafile)
     if not validate_certs:
         context.check_hostname = False
@@ -229,7 +260,8 @@ def tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=
     """The TLS context for these settings, built once per process and then shared.
 
     Loading the CA store costs about 20 ms of CPU: more than the rest of a request to a local
-    endpoint. A context is safe to share between threads.
+    endpoint, so :func:`request` asks for it only when a hop goes to ``https://``. A context is
+    safe to share between threads.
     """
     key = (bool(validate_certs), ca_path, client_cert, client_key)
     with _CONTEXTS_LOCK:
@@ -255,86 +287,223 @@ class _Deadline:
         return remaining
 
 
-class _DeadlineSocket:
-    """A socket whose every send and receive may only use the time left until the deadline."""
+class _BadAnswer(Exception):
+    """An answer that breaks HTTP/1.1 (not HTTP, broken framing, beyond the limits): becomes an
+    :class:`HttpError` of kind ``connection`` whose message is ``<method> <url> failed: <this>``."""
+
+
+def _sample(data, size=40):
+    """A short, printable quote of what a server sent (for messages): at most ``size``
+    characters, anything but printable ASCII as ``?``."""
+    if isinstance(data, (bytes, bytearray)):
+        data = bytes(data).decode('latin-1')
+    data = data.split('\n', 1)[0].rstrip('\r')
+    text = ''.join(c if ' ' <= c <= '~' else '?' for c in data[:size])
+    return repr(text + ('...' if len(data) > size else ''))
+
+
+class _Wire:
+    """A connected socket read through a buffer; every send and receive may only use the time
+    left until the deadline (a server that drips bytes cannot hold the client)."""
 
     def __init__(self, sock, deadline):
         self.sock = sock
         self.deadline = deadline
-        self._files = 0
-        self._closed = False
+        self.buffer = bytearray()
 
-    def _arm(self):
+    def send(self, data):
         self.sock.settimeout(self.deadline.left())
+        self.sock.sendall(data)
 
-    def sendall(self, data):
-        self._arm()
-        return self.sock.sendall(data)
+    def _recv(self, size=_CHUNK):
+        self.sock.settimeout(self.deadline.left())
+        return self.sock.recv(size)
 
-    def recv_into(self, buffer, nbytes=0):
-        self._arm()
-        return self.sock.recv_into(buffer, nbytes)
+    def _fill(self):
+        """Receive more into the buffer; ``False`` once the server has closed."""
+        data = self._recv()
+        self.buffer += data
+        return bool(data)
 
-    def makefile(self, mode='rb', buffering=None):  # pylint: disable=unused-argument
-        self._files += 1
-        return io.BufferedReader(socket.SocketIO(self, 'rb'))
+    def peek(self, size):
+        """At least ``size`` bytes of the buffer (fewer once the server has closed, or a line ended)."""
+        while len(self.buffer) < size and b'\n' not in self.buffer and self._fill():
+            pass
+        return bytes(self.buffer[:size])
 
-    # As with a real socket, close() waits for the files made from it (the response's) to close.
-    def _decref_socketios(self):
-        self._files -= 1
-        if self._closed and self._files <= 0:
-            self.sock.close()
+    def readline(self, what):
+        """The next line with its end (``b'\\n'``); without one if the server closed before it ended,
+        ``b''`` if it closed at once. A line longer than :data:`_MAX_LINE` is :class:`_BadAnswer`."""
+        start = 0
+        while True:
+            end = self.buffer.find(b'\n', start)
+            if end >= 0:
+                if end >= _MAX_LINE:
+                    break
+                line = bytes(self.buffer[:end + 1])
+                del self.buffer[:end + 1]
+                return line
+            if len(self.buffer) >= _MAX_LINE:
+                break
+            start = len(self.buffer)
+            if not self._fill():
+                line = bytes(self.buffer)
+                del self.buffer[:]
+                return line
+        raise _BadAnswer('%s is longer than %d bytes' % (what, _MAX_LINE))
 
-    def fileno(self):
-        return self.sock.fileno()
-
-    def settimeout(self, value):
-        pass  # the deadline decides
+    def read(self, size):
+        """Up to ``size`` bytes (``b''`` once the server has closed)."""
+        if self.buffer:
+            data = bytes(self.buffer[:size])
+            del self.buffer[:size]
+            return data
+        return self._recv(min(size, _CHUNK))
 
     def close(self):
-        self._closed = True
-        if self._files <= 0:
-            self.sock.close()
+        self.sock.close()
 
 
-class _Connection(http.client.HTTPConnection):
-    """One connection (plain, TLS, or TLS through a proxy's CONNECT) bounded by a deadline."""
-
-    def __init__(self, host, port, deadline, context=None, server_hostname=None):
-        super().__init__(host, port, timeout=deadline.left())
-        self.deadline = deadline
-        self.context = context
-        self.server_hostname = server_hostname or host
-
-    def connect(self):
-        raw = socket.create_connection((self.host, self.port), self.deadline.left())
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = _DeadlineSocket(raw, self.deadline)
-        if self._tunnel_host:
-            self._tunnel()
-        if self.context is not None:
-            raw.settimeout(self.deadline.left())
-            self.sock = _DeadlineSocket(self.context.wrap_socket(raw, server_hostname=self.server_hostname),
-                                        self.deadline)
+def _status_of(wire):
+    """``(status, reason)`` of the status line ``HTTP/1.x NNN reason``; anything else is not HTTP."""
+    start = wire.peek(5)
+    if not start:
+        raise _BadAnswer('the server closed the connection without an answer')
+    if not b'HTTP/'.startswith(start[:5]):  # known before a whole line came: a banner, TLS...
+        raise _BadAnswer("the server's answer is not HTTP (it starts with %s)" % _sample(wire.buffer))
+    line = wire.readline('the status line')
+    match = _STATUS_LINE_RE.match(line.decode('latin-1').rstrip('\r\n'))
+    if match is None:
+        raise _BadAnswer("the server's answer is not HTTP (it starts with %s)" % _sample(line))
+    return int(match.group(1)), (match.group(2) or '').strip()
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """One connection to a unix-domain socket (``path``) bounded by a deadline."""
+def _read_fields(wire):
+    """The header lines up to the empty line, as ``[(lower-case name, value)]``."""
+    fields = []
+    while True:
+        line = wire.readline('a header line')
+        if line in (b'\r\n', b'\n'):
+            return fields
+        if not line.endswith(b'\n'):
+            raise _BadAnswer('the answer ended in its headers')
+        if len(fields) >= _MAX_HEADERS:
+            raise _BadAnswer('the answer has more than %d header lines' % _MAX_HEADERS)
+        text = line.decode('latin-1').rstrip('\r\n')
+        if text[:1] in (' ', '\t'):
+            raise _BadAnswer('the answer has a folded header line (obsolete line folding): %s' % _sample(text))
+        name, sep, value = text.partition(':')
+        if not sep or not _HEADER_NAME_RE.match(name):
+            raise _BadAnswer('the answer has a header line that is not "Name: value": %s' % _sample(text))
+        fields.append((name.lower(), value.strip(' \t')))
 
-    def __init__(self, path, host, deadline):
-        super().__init__(host or 'localhost', timeout=deadline.left())
-        self.deadline = deadline
-        self.path = path
 
-    def connect(self):
-        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            raw.settimeout(self.deadline.left())
-            raw.connect(self.path)
-        except BaseException:
-            raw.close()
-            raise
-        self.sock = _DeadlineSocket(raw, self.deadline)
+def _skip_trailers(wire):
+    """The trailer lines after the last chunk, up to the empty line or the end: read, ignored."""
+    for dummy in range(_MAX_HEADERS + 1):
+        if wire.readline('a trailer line') in (b'\r\n', b'\n', b''):
+            return
+    raise _BadAnswer('the answer has more than %d trailer lines' % _MAX_HEADERS)
+
+
+def _read_head(wire):
+    """``(status, reason, fields)`` of the real answer: interim ones (``100 Continue``...) are skipped."""
+    for dummy in range(_MAX_INTERIM + 1):
+        status, reason = _status_of(wire)
+        fields = _read_fields(wire)
+        if status >= 200 or status == 101:  # 101 Switching Protocols ends the HTTP exchange: it is the answer
+            return status, reason, fields
+    raise _BadAnswer('the server sent more than %d interim (1xx) answers' % _MAX_INTERIM)
+
+
+def _header_dict(fields):
+    """``Response.headers``: lower-case names; a repeated field is one value, its values joined
+    with ``", "`` in the order they came (RFC 9110 5.3), except a field that carries one value
+    (:data:`_SINGLE_VALUED`), which keeps its last one, as the dict made of ``http.client``'s
+    headers did for every field. Empty values add nothing to a list."""
+    headers = {}
+    for name, value in fields:
+        if name in headers and name not in _SINGLE_VALUED and headers[name]:
+            if value:
+                headers[name] += ', ' + value
+        else:
+            headers[name] = value
+    return headers
+
+
+def _framing(method, status, fields, what, max_bytes):
+    """How the body is delimited (RFC 9112 6.3): ``0`` for no body, ``'chunked'``, the
+    ``Content-Length`` (an int, at most ``max_bytes``), or ``None`` (until the server closes)."""
+    if method == 'HEAD' or status < 200 or status in (204, 304):
+        return 0
+    codings = [c.strip().lower() for name, value in fields if name == 'transfer-encoding' for c in value.split(',')]
+    codings = [c for c in codings if c]
+    if codings:  # it overrides Content-Length; a coding other than chunked last: until the server closes
+        return 'chunked' if codings[-1] == 'chunked' else None
+    lengths = [v.strip() for name, value in fields if name == 'content-length' for v in value.split(',')]
+    if not lengths:
+        return None
+    numbers = set(v.lstrip('0') or '0' for v in lengths if _DIGITS_RE.match(v))
+    if len(numbers) != 1 or len(lengths) != sum(1 for v in lengths if _DIGITS_RE.match(v)):
+        raise _BadAnswer("the answer's Content-Length is not one number: %s" % _sample(', '.join(lengths)))
+    length = numbers.pop()
+    if len(length) > 18 or int(length) > max_bytes:  # refused before reading, and never int() of 5000 digits
+        raise HttpError('%s: the answer is %s bytes, more than the %s bytes accepted'
+                        % (what, length if len(length) <= 30 else length[:27] + '...', max_bytes), kind='invalid')
+    return int(length)
+
+
+def _read_body(wire, framing, what, max_bytes):
+    """The whole body (as :func:`_framing` delimits it), or :class:`HttpError` once it grows beyond ``max_bytes``."""
+    if framing == 'chunked':
+        return _read_chunked(wire, what, max_bytes)
+    chunks, size = [], 0
+    while framing is None or size < framing:
+        chunk = wire.read(_CHUNK if framing is None else min(_CHUNK, framing - size))
+        if not chunk:
+            if framing is not None:
+                raise HttpError('%s failed: the answer ended after %d of the %s bytes its Content-Length announced'
+                                % (what, size, framing), kind='connection')
+            break
+        size += len(chunk)
+        if size > max_bytes:
+            raise HttpError('%s: the answer is larger than the %s bytes accepted' % (what, max_bytes), kind='invalid')
+        chunks.append(chunk)
+    return b''.join(chunks)
+
+
+def _read_chunked(wire, what, max_bytes):
+    """A ``Transfer-Encoding: chunked`` body: chunk extensions and trailers are read and ignored."""
+    chunks, size = [], 0
+    while True:
+        line = wire.readline('a chunk size line')
+        if not line.endswith(b'\n'):
+            raise _BadAnswer('the chunked answer ended before its last chunk')
+        text = line.split(b';', 1)[0].strip()
+        if not _HEX_RE.match(text):
+            raise _BadAnswer('the chunked answer has a chunk size that is not a hexadecimal number: %s' % _sample(line))
+        left = int(text, 16)
+        if left == 0:
+            _skip_trailers(wire)
+            return b''.join(chunks)
+        if size + left > max_bytes:
+            raise HttpError('%s: the answer is larger than the %s bytes accepted' % (what, max_bytes), kind='invalid')
+        size += left
+        while left:
+            chunk = wire.read(min(left, _CHUNK))
+            if not chunk:
+                raise _BadAnswer('the chunked answer ended in the middle of a chunk')
+            chunks.append(chunk)
+            left -= len(chunk)
+        end = wire.peek(2)  # the CRLF after the chunk's data
+        if end.startswith(b'\n'):
+            del wire.buffer[:1]
+        elif end == b'\r\n':
+            del wire.buffer[:2]
+        elif end in (b'', b'\r'):
+            raise _BadAnswer('the chunked answer ended in the middle of a chunk')
+        else:
+            raise _BadAnswer('the chunked answer has a chunk longer than its size says')
 
 
 def _origin(parts):
@@ -342,61 +511,144 @@ def _origin(parts):
 
 
 def _proxy_for(parts):
-    """The proxy URL's parts for this target (from the environment), or ``None``."""
+    """The proxy URL's parts for this target (from the environment), or ``None``.
+
+    ``urllib.request`` (costly to import) is asked only when a ``*_proxy`` variable is set: only
+    then can its ``getproxies_environment`` find one (``no_proxy`` alone finds none)."""
+    if not any(name.lower().endswith('_proxy') for name in os.environ):
+        return None
+    from urllib.request import getproxies_environment, proxy_bypass_environment  # pylint: disable=import-outside-toplevel
     proxies = getproxies_environment()
     proxy = proxies.get(parts.scheme)
     if not proxy or proxy_bypass_environment(parts.hostname or '', proxies):
         return None
     if '://' not in proxy:
         proxy = 'http://' + proxy
-    return urlsplit(proxy)
+    proxy = urlsplit(proxy)
+    if not proxy.hostname:
+        raise ValueError('the %s proxy %s has no host name' % (parts.scheme, redact_url(proxy.geturl())))
+    return proxy
 
 
-def _open(parts, method, data, headers, deadline, context, unix_socket=None):
-    """Send one request to ``parts`` (no redirects); return the ``http.client.HTTPResponse``."""
+def _host(hostname, port=None, default=None):
+    """``hostname`` (and ``:port`` unless it is the scheme's ``default``) as the ``Host`` header
+    and ``CONNECT`` name it: IDNA for a name that is not ASCII, brackets for IPv6 (without a zone)."""
+    try:
+        hostname.encode('ascii')
+    except UnicodeEncodeError:
+        hostname = hostname.encode('idna').decode('ascii')
+    if ':' in hostname:
+        hostname = '[%s]' % hostname.partition('%')[0]
+    return hostname if port is None or port == default else '%s:%d' % (hostname, port)
+
+
+def _request_head(method, target, host, headers, data, what):
+    """The request line and headers (bytes, with the empty line that ends them)."""
+    if not _HEADER_NAME_RE.match(method):
+        raise HttpError('%s: the method is not a token: refused before sending' % what, kind='invalid')
+    if _BAD_TARGET_RE.search(target) or not target.isascii():
+        raise HttpError('%s: the URL has a space, a control character or a character that is not ASCII: refused '
+                        'before sending (percent-encode it)' % what, kind='invalid')
+    names = set(name.lower() for name in headers)
+    lines = ['%s %s HTTP/1.1' % (method, target)]
+    if 'host' not in names:
+        lines.append('Host: %s' % host)
+    if 'accept-encoding' not in names:
+        lines.append('Accept-Encoding: identity')  # as http.client: never a compressed answer
+    if 'content-length' not in names and 'transfer-encoding' not in names and (
+            data is not None or method in _METHODS_WITH_BODY):
+        lines.append('Content-Length: %d' % len(data or b''))
+    lines.extend('%s: %s' % (name, value) for name, value in headers.items())
+    if 'connection' not in names:
+        lines.append('Connection: close')
+    try:
+        return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1')
+    except UnicodeEncodeError:
+        bad = [name for name, value in headers.items() if not _is_latin1('%s' % value)]
+        raise HttpError('%s: the header %s has a character that is not Latin-1: refused before sending; the value is '
+                        'not shown' % (what, bad[0] if bad else 'Host'), kind='invalid')
+
+
+def _is_latin1(text):
+    try:
+        text.encode('latin-1')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _connect_tcp(host, port, deadline):
+    sock = socket.create_connection((host, port), deadline.left())
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _connect_unix(path, deadline):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(deadline.left())
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _tunnel(sock, deadline, authority, proxy):
+    """``CONNECT authority`` through the proxy on ``sock``: a 2xx answer opens the tunnel."""
+    wire = _Wire(sock, deadline)
+    wire.send(('CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n' % (authority, authority)).encode('ascii'))
+    status, reason, dummy = _read_head(wire)
+    if not 200 <= status < 300:
+        raise _BadAnswer('the proxy %s answered CONNECT %s with HTTP %d%s'
+                         % (redact_url(proxy.geturl()), authority, status, ' ' + reason if reason else ''))
+    if wire.buffer:  # a 2xx answer to CONNECT has no body (RFC 9110 9.3.6): these would be the TLS server's
+        raise _BadAnswer('the proxy %s sent data after its answer to CONNECT %s' % (redact_url(proxy.geturl()), authority))
+
+
+def _open(parts, method, data, headers, deadline, tls, what, unix_socket=None):
+    """Connect for ``parts`` (directly, through a proxy, over the unix socket) and send one
+    request; return the :class:`_Wire` to read the answer from.
+
+    ``tls`` are the :func:`tls_context` settings: the context is asked for only for https."""
+    https = parts.scheme == 'https'
     port = _origin(parts)[2]
     target = parts.path or '/'
     if parts.query:
         target += '?' + parts.query
-    proxy = None if unix_socket else _proxy_for(parts)
-    tls = context if parts.scheme == 'https' else None
+    proxy = None
     if unix_socket:
-        conn = _UnixConnection(unix_socket, parts.hostname, deadline)
-    elif proxy is None:
-        conn = _Connection(parts.hostname, port, deadline, tls)
-    elif tls is not None:
-        conn = _Connection(proxy.hostname, proxy.port or 80, deadline, tls, server_hostname=parts.hostname)
-        conn.set_tunnel(parts.hostname, port)
+        host = _host(parts.hostname or 'localhost')
     else:
-        conn = _Connection(proxy.hostname, proxy.port or 80, deadline)
-        target = parts.geturl()
+        host = _host(parts.hostname, port, 443 if https else 80)
+        proxy = _proxy_for(parts)
+        if proxy is not None and not https:
+            target = parts._replace(fragment='').geturl()  # a proxy is sent the absolute URL
+    head = _request_head(method, target, host, headers, data, what)
+    if unix_socket:
+        sock = _connect_unix(unix_socket, deadline)
+    elif proxy is None:
+        sock = _connect_tcp(parts.hostname, port, deadline)
+    else:
+        sock = _connect_tcp(proxy.hostname, proxy.port or 80, deadline)
     try:
-        conn.request(method, target, body=data, headers=headers)
-        return conn, conn.getresponse()
+        if https:
+            if proxy is not None:
+                _tunnel(sock, deadline, '%s:%d' % (_host(parts.hostname), port), proxy)
+            context = tls_context(*tls)
+            sock.settimeout(deadline.left())
+            sock = context.wrap_socket(sock, server_hostname=parts.hostname)
+        wire = _Wire(sock, deadline)
+        # Head and body in one segment: no wait for a delayed ACK between them (as http.client).
+        wire.send(head + data if data else head)
     except BaseException:
-        conn.close()
+        sock.close()
         raise
-
-
-def _read(response, what, max_bytes):
-    """The whole body, or :class:`HttpError` once it grows beyond ``max_bytes``."""
-    length = response.getheader('Content-Length')
-    if length and length.isdigit() and int(length) > max_bytes:
-        raise HttpError('%s: the answer is %s bytes, more than the %s bytes accepted' % (what, length, max_bytes),
-                        kind='invalid')
-    chunks, size = [], 0
-    while True:
-        chunk = response.read(_CHUNK)
-        if not chunk:
-            # ``read(amt)`` returns b'' when the server closes early, where ``read()`` would raise.
-            if length and length.isdigit() and size < int(length) and response.chunked is False:
-                raise HttpError('%s failed: the answer ended after %d of the %s bytes its Content-Length announced'
-                                % (what, size, length), kind='connection')
-            return b''.join(chunks)
-        size += len(chunk)
-        if size > max_bytes:
-            raise HttpError('%s: the answer is larger than the %s bytes accepted' % (what, max_bytes), kind='invalid')
-        chunks.append(chunk)
+    return wire
 
 
 def _scrub(text, secrets):
@@ -486,14 +738,17 @@ def _request(url, method, data, send_headers, timeout, expect, max_bytes, tls, u
     except HttpError as exc:
         exc.url = exc.url or url
         raise
+    except _BadAnswer as exc:
+        raise HttpError('%s failed: %s' % (what, exc), url=url, kind='connection')
     except (socket.timeout, TimeoutError) as exc:
         raise HttpError('%s timed out after %ss (%s)' % (what, timeout, exc), url=url, kind='timeout')
-    except ssl.SSLError as exc:
-        raise HttpError('%s failed TLS verification or handshake: %s' % (what, exc), url=url, kind='tls')
-    except ConnectionRefusedError:
-        raise HttpError('%s: connection refused (is the service running and listening there?)' % what,
-                        url=url, kind='refused')
-    except (http.client.HTTPException, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
+        ssl = sys.modules.get('ssl')  # imported only if TLS was spoken: then its errors may come
+        if ssl is not None and isinstance(exc, ssl.SSLError):
+            raise HttpError('%s failed TLS verification or handshake: %s' % (what, exc), url=url, kind='tls')
+        if isinstance(exc, ConnectionRefusedError):
+            raise HttpError('%s: connection refused (is the service running and listening there?)' % what,
+                            url=url, kind='refused')
         if unix_socket is not None and isinstance(exc, FileNotFoundError):
             raise HttpError('%s failed: the socket %s does not exist (is the service running?)' % (what, unix_socket),
                             url=url, kind='connection')
@@ -518,24 +773,25 @@ def _request(url, method, data, send_headers, timeout, expect, max_bytes, tls, u
 
 
 def _exchange(url, method, data, headers, deadline, max_bytes, tls, what, unix_socket=None):
-    """``(status, headers, body)`` of the answer at the end of the redirects (none over a unix socket)."""
+    """``(status, headers, body)`` of the answer at the end of the redirects (none over a unix socket).
+
+    ``tls`` are the :func:`tls_context` settings: the context is built (once per process) when a
+    hop goes to https, not for an http:// URL that is not redirected there."""
     current = url
     origin = _origin(urlsplit(url))
-    # Built (once per process) also for http://, which may be redirected to https://; not for a unix socket.
-    context = tls_context(*tls) if unix_socket is None else None
     for hop in range(MAX_REDIRECTS + 1):
         parts = urlsplit(current)
-        conn, response = _open(parts, method, data, headers, deadline, context, unix_socket)
+        wire = _open(parts, method, data, headers, deadline, tls, what, unix_socket)
         try:
-            status = response.status
-            location = response.getheader('Location')
+            status, dummy, fields = _read_head(wire)
+            resp_headers = _header_dict(fields)
+            location = resp_headers.get('location')
             if (status not in _REDIRECTS or not location or method not in _SAFE_METHODS
                     or unix_socket is not None):
-                body = _read(response, what, max_bytes) if method != 'HEAD' else b''
-                return status, dict((k.lower(), v) for k, v in response.getheaders()), body
+                framing = _framing(method, status, fields, what, max_bytes)
+                return status, resp_headers, _read_body(wire, framing, what, max_bytes)
         finally:
-            response.close()
-            conn.close()
+            wire.close()
         if hop == MAX_REDIRECTS:
             raise HttpError('%s: more than %d redirects (the last to %s)' % (what, MAX_REDIRECTS, redact_url(location)),
                             status=status, kind='http')

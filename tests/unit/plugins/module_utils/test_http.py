@@ -100,7 +100,7 @@ def test_timeout(server):
     assert err.value.kind == 'timeout' and 'timed out' in str(err.value)
 
 
-def test_tls_context_is_built_once_per_settings(server, monkeypatch):
+def test_tls_context_is_built_once_per_settings(server, tls_server, monkeypatch):
     built = []
     real = _http.make_context
 
@@ -110,14 +110,18 @@ def test_tls_context_is_built_once_per_settings(server, monkeypatch):
 
     monkeypatch.setattr(_http, 'make_context', counting)
     monkeypatch.setattr(_http, '_CONTEXTS', {})
-    threads = [threading.Thread(target=_http.request, args=(server + '/%d' % n,)) for n in range(8)]
+    _http.request(server + '/plain')
+    assert built == []  # plain http:// loads no CA store
+    threads = [threading.Thread(target=_http.request, args=(tls_server + '/%d' % n,), kwargs={'validate_certs': False})
+               for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    _http.request(server + '/again')
-    _http.request(server + '/insecure', validate_certs=False)
-    assert [kw['validate_certs'] for kw in built] == [True, False]
+    _http.request(tls_server + '/again', validate_certs=False)
+    with pytest.raises(_http.HttpError):
+        _http.request(tls_server + '/verified')
+    assert [kw['validate_certs'] for kw in built] == [False, True]
 
 
 def test_tls_verification_is_still_enforced(tls_server):
@@ -432,3 +436,347 @@ def test_a_unix_socket_takes_only_http_urls_and_a_path(url, path):
     with pytest.raises(_http.HttpError) as err:
         _http.request(url, unix_socket=path)
     assert err.value.kind == 'invalid'
+
+
+# --- what a plain http:// request costs: no http.client, email, ssl, urllib.request, no CA store ---
+
+_HEAVY = ('http.client', 'email', 'ssl', 'urllib.request')
+
+_FRESH = '''
+import json, sys
+from ansible_collections.cloudos.ops.plugins.module_utils import _http
+answers = [_http.request(url).json() for url in sys.argv[2:]]
+if sys.argv[1] != '-':
+    answers.append(_http.request('http://localhost/v1/_ping', unix_socket=sys.argv[1]).json())
+print(json.dumps({'answers': answers, 'contexts': len(_http._CONTEXTS),
+                  'loaded': [m for m in %r if m in sys.modules]}))
+''' % (_HEAVY,)
+
+
+def _fresh(args, **env):
+    """Run :data:`_FRESH` in a new interpreter whose environment has no ``*_proxy`` variable but ``env``."""
+    import os
+    import subprocess
+    import sys
+    clean = dict((k, v) for k, v in os.environ.items() if not k.lower().endswith('_proxy'))
+    clean.update(env, PYTHONPATH=':'.join(sys.path))
+    out = subprocess.run([sys.executable, '-c', _FRESH] + list(args), capture_output=True, text=True, check=True,
+                         env=clean, timeout=60)
+    return json.loads(out.stdout)
+
+
+def test_a_plain_http_request_imports_neither_http_client_nor_ssl_and_builds_no_tls_context(raw, unix_raw):
+    tcp = raw(_answer(body=b'{"over": "tcp"}'))
+    unix = unix_raw(_answer(body=b'{"over": "unix"}'))
+    seen = _fresh([unix.path, tcp.url + '/api/v2/status'])
+    assert seen['answers'] == [{'over': 'tcp'}, {'over': 'unix'}]
+    assert seen['loaded'] == [] and seen['contexts'] == 0
+    assert tcp.requests[0].startswith('GET /api/v2/status HTTP/1.1\r\n')
+
+
+def test_with_a_proxy_variable_the_stdlib_proxy_rules_are_loaded_and_honoured(raw):
+    direct = raw(_answer(body=b'{"via": "direct"}'))
+    proxy = raw(_answer(body=b'{"via": "proxy"}'))
+    seen = _fresh(['-', 'http://service.test:9093/api/v2/status', direct.url + '/bypassed'],
+                  http_proxy=proxy.url, no_proxy='127.0.0.1,bypassed.test')
+    assert seen['answers'] == [{'via': 'proxy'}, {'via': 'direct'}]
+    assert 'urllib.request' in seen['loaded'] and seen['contexts'] == 0
+    assert [r.split('\r\n')[0] for r in proxy.requests] == ['GET http://service.test:9093/api/v2/status HTTP/1.1']
+    assert 'Host: service.test:9093\r\n' in proxy.requests[0]
+    assert direct.requests[0].startswith('GET /bypassed HTTP/1.1\r\n')
+    # no_proxy alone names no proxy: the direct way, as before
+    assert _fresh(['-', direct.url + '/np'], no_proxy='elsewhere.test')['answers'] == [{'via': 'direct'}]
+
+
+def test_a_redirect_from_http_to_https_builds_the_tls_context_then_and_verifies(raw, tls_server, monkeypatch):
+    built = []
+    real = _http.make_context
+    monkeypatch.setattr(_http, 'make_context', lambda **kwargs: built.append(kwargs) or real(**kwargs))
+    monkeypatch.setattr(_http, '_CONTEXTS', {})
+    srv = raw(_redirector({'/to-tls': tls_server + '/landed'}.get))
+    assert _http.request(srv.url + '/stay').json() == {'path': '/stay'} and built == []
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/to-tls')  # a self-signed certificate: verification fails
+    assert err.value.kind == 'tls' and 'failed TLS verification or handshake' in err.value.message
+    assert [kw['validate_certs'] for kw in built] == [True]
+    assert _http.request(srv.url + '/to-tls', validate_certs=False).json() == {'path': '/landed'}
+    assert [kw['validate_certs'] for kw in built] == [True, False]
+
+
+# --- the answer as HTTP/1.1 frames it, against a raw socket server -----------------------------
+
+def _send(*pieces, hold=0.0):
+    """A server script: send ``pieces`` (a short pause between them), then keep the connection
+    open ``hold`` seconds (an answer that is framed must not wait for the close)."""
+    def script(conn, dummy):
+        for index, piece in enumerate(pieces):
+            if index:
+                time.sleep(0.02)
+            conn.sendall(piece)
+        time.sleep(hold)
+    return script
+
+
+CHUNKED = (b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n'
+           b'4;name=value\r\n{"a"\r\n', b'6 ; x="y" ;z\r\n: [1, \r\n3\r\n2]}\r\n', b'0\r\nX-Trailer: t\r\n',
+           b'Checksum: abc\r\n\r\n')
+
+
+WHOLE = b''.join(CHUNKED)
+
+
+@pytest.mark.parametrize('pieces', [CHUNKED, (WHOLE,), tuple(WHOLE[i:i + 7] for i in range(0, len(WHOLE), 7))])
+def test_a_chunked_answer_with_extensions_and_trailers(raw, pieces):
+    srv = raw(_send(*pieces, hold=3))
+    started = time.monotonic()
+    answer = _http.request(srv.url + '/chunked', timeout=2)
+    assert answer.json() == {'a': [1, 2]} and answer.headers['transfer-encoding'] == 'chunked'
+    assert 'x-trailer' not in answer.headers and time.monotonic() - started < 1.5
+
+
+def test_a_chunked_answer_with_bare_line_feeds(raw):
+    srv = raw(_send(b'HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n'))
+    assert _http.request(srv.url + '/lf', timeout=3).body == b'hello'
+
+
+def test_a_chunked_answer_over_a_unix_socket(unix_raw):
+    srv = unix_raw(_send(*CHUNKED))
+    assert _http.request('http://localhost/v1.43/info', unix_socket=srv.path).json() == {'a': [1, 2]}
+
+
+@pytest.mark.parametrize('wire, fragment', [
+    (b'a\r\nhello', 'ended in the middle of a chunk'),
+    (b'5\r\nhello', 'ended in the middle of a chunk'),
+    (b'5\r\nhello\r\n', 'ended before its last chunk'),
+    (b'', 'ended before its last chunk'),
+    (b'zz\r\nhello\r\n0\r\n\r\n', "chunk size that is not a hexadecimal number: 'zz'"),
+    (b'-5\r\nhello\r\n0\r\n\r\n', 'not a hexadecimal number'),
+    (b'0x5\r\nhello\r\n0\r\n\r\n', 'not a hexadecimal number'),
+    (b'\r\nhello\r\n0\r\n\r\n', 'not a hexadecimal number'),
+    (b'3\r\nhello\r\n0\r\n\r\n', 'a chunk longer than its size says'),
+    (b'1' * 70000 + b'\r\n', 'a chunk size line is longer than 65536 bytes'),
+    (b'5\r\nhello' + b'1' * 70000, 'a chunk longer than its size says'),
+    (b'5\r\nhello\r', 'ended in the middle of a chunk'),
+])
+def test_a_broken_chunked_answer_is_a_connection_error(raw, wire, fragment):
+    srv = raw(_send(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' + wire))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/c', timeout=3)
+    assert err.value.kind == 'connection' and fragment in err.value.message
+    assert err.value.message.startswith('GET %s/c failed: ' % srv.url) and err.value.url == srv.url + '/c'
+
+
+def test_content_length_frames_the_body_without_waiting_for_the_close(raw):
+    srv = raw(_send(b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n', b'{"n": 1}', b'   and more', hold=3))
+    started = time.monotonic()
+    assert _http.request(srv.url + '/x', timeout=2).body == b'{"n": 1}   '
+    assert time.monotonic() - started < 1.5
+
+
+def test_content_length_larger_than_the_body_then_close(raw):
+    srv = raw(_send(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"n": 1}'))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/short')
+    assert err.value.kind == 'connection'
+    assert err.value.message == ('GET %s/short failed: the answer ended after 8 of the 100 bytes its Content-Length '
+                                 'announced' % srv.url)
+
+
+def test_without_a_length_the_body_ends_when_the_server_closes(raw):
+    srv = raw(_send(b'HTTP/1.0 200 OK\r\n\r\n', b'{"until": ', b'"close"}'))
+    assert _http.request(srv.url + '/x').json() == {'until': 'close'}
+
+
+@pytest.mark.parametrize('method, wire', [
+    ('HEAD', b'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n'),
+    ('GET', b'HTTP/1.1 204 No Content\r\nContent-Length: 1234\r\n\r\n'),
+    ('GET', b'HTTP/1.1 204 No Content\r\n\r\n'),
+])
+def test_no_body_for_head_and_204_even_with_a_length_and_an_open_connection(raw, method, wire):
+    srv = raw(_send(wire, hold=3))
+    started = time.monotonic()
+    answer = _http.request(srv.url + '/x', method=method, timeout=2)
+    assert answer.body == b'' and time.monotonic() - started < 1.5
+    assert answer.headers.get('content-length') == ('1234' if b'1234' in wire else None)
+
+
+def test_interim_answers_before_the_real_one_are_skipped(raw):
+    srv = raw(_send(b'HTTP/1.1 100 Continue\r\n\r\n', b'HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n'
+                    b'HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}'))
+    answer = _http.request(srv.url + '/x', method='POST', data={'a': 1})
+    assert answer.status == 201 and answer.json() == {} and 'link' not in answer.headers
+    srv = raw(_send(b'HTTP/1.1 100 Continue\r\n\r\n' * 11 + b'HTTP/1.1 200 OK\r\n\r\n'))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/x')
+    assert err.value.kind == 'connection' and 'more than 10 interim (1xx) answers' in err.value.message
+
+
+@pytest.mark.parametrize('wire, quoted', [
+    (b'SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n', "'SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5'"),
+    (b'\x15\x03\x01\x00\x02\x02\x46', "'??????F'"),                                        # a TLS alert
+    (b'220 mail.example ESMTP ' + b'x' * 200 + b'\r\n', "'220 mail.example ESMTP xxxxxxxxxxxxxxxxx...'"),
+    (b'HTTP/1.1 2OO OK\r\n\r\n{}', "'HTTP/1.1 2OO OK'"),
+    (b'HTTP/2 200\r\n\r\n', "'HTTP/2 200'"),
+    (b'HTTP/1.1\r\n\r\n', "'HTTP/1.1'"),
+    (b'HTTP/1.1 99 Low\r\n\r\n', "'HTTP/1.1 99 Low'"),
+    (b'HTTP/1.1 200\xb2 OK\r\n\r\n', "'HTTP/1.1 200? OK'"),
+])
+def test_an_answer_that_is_not_http_says_so(raw, wire, quoted):
+    srv = raw(_send(wire, hold=1))
+    started = time.monotonic()
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/x', timeout=5)
+    assert err.value.kind == 'connection' and err.value.status is None
+    assert err.value.message == "GET %s/x failed: the server's answer is not HTTP (it starts with %s)" % (
+        srv.url, quoted)
+    assert time.monotonic() - started < 1.5  # known at the first bytes, not at the timeout
+
+
+def test_a_server_that_closes_without_an_answer(raw):
+    srv = raw(lambda conn, data: None)
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/x')
+    assert err.value.kind == 'connection'
+    assert err.value.message == 'GET %s/x failed: the server closed the connection without an answer' % srv.url
+
+
+def _many_headers(count):
+    return (b'HTTP/1.1 200 OK\r\n' + b''.join(b'X-H%d: %d\r\n' % (n, n) for n in range(count - 1))
+            + b'Content-Length: 2\r\n\r\n{}')
+
+
+@pytest.mark.parametrize('wire, fragment', [
+    (_many_headers(101), 'the answer has more than 100 header lines'),
+    (b'HTTP/1.1 200 OK\r\nX-Big: ' + b'a' * 70000 + b'\r\n\r\n{}', 'a header line is longer than 65536 bytes'),
+    (b'HTTP/1.1 200 ' + b'a' * 70000 + b'\r\n\r\n{}', 'the status line is longer than 65536 bytes'),
+    (b'HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nContent-Length: 2\r\n\r\n{}',
+     "a folded header line (obsolete line folding): ' two'"),
+    (b'HTTP/1.1 200 OK\r\nX-Folded: one\r\n\ttwo\r\n\r\n{}', "a folded header line (obsolete line folding): '?two'"),
+    (b'HTTP/1.1 200 OK\r\nno colon here\r\n\r\n{}', 'a header line that is not "Name: value": \'no colon here\''),
+    (b'HTTP/1.1 200 OK\r\n: no name\r\n\r\n{}', 'a header line that is not "Name: value"'),
+    (b'HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n{}', 'a header line that is not "Name: value"'),
+    (b'HTTP/1.1 200 OK\r\nName : x\r\n\r\n{}', 'a header line that is not "Name: value"'),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n', 'the answer ended in its headers'),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n{}', "Content-Length is not one number: 'abc'"),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}', "Content-Length is not one number: '-1'"),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n{}', "Content-Length is not one number: '2, 3'"),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', "not one number: '2, 3'"),
+    (b'HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n{}', "Content-Length is not one number: ''"),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}', "Content-Length is not one number: '?'"),
+])
+def test_headers_beyond_the_limits_or_malformed_are_a_connection_error(raw, wire, fragment):
+    srv = raw(_send(wire))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/x', timeout=3)
+    assert err.value.kind == 'connection' and fragment in err.value.message
+    assert err.value.message.startswith('GET %s/x failed: ' % srv.url)
+
+
+def test_headers_at_the_limits_are_an_answer(raw):
+    srv = raw(_send(_many_headers(100)))
+    assert _http.request(srv.url + '/x').headers['x-h98'] == '98'
+    srv = raw(_send(b'HTTP/1.1 200 OK\r\nX-Big: ' + b'a' * 65000 + b'\r\nContent-Length: 2\r\n\r\n{}'))
+    assert len(_http.request(srv.url + '/x').headers['x-big']) == 65000
+
+
+def test_repeated_headers(raw):
+    srv = raw(_send(b'HTTP/1.1 200 OK\r\nX-List: a\r\nContent-Type: text/plain\r\nx-list: b, c\r\n'
+                    b'Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\nX-Empty:\r\n\r\n{}'))
+    headers = _http.request(srv.url + '/x').headers
+    assert headers == {'x-list': 'a, b, c', 'content-type': 'application/json', 'content-length': '2', 'x-empty': ''}
+
+
+def test_a_status_line_that_drips_is_bounded_by_the_deadline(raw):
+    srv = raw(drip(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}', pause=0.2))
+    started = time.monotonic()
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/drip', timeout=1)
+    assert err.value.kind == 'timeout' and err.value.message == 'GET %s/drip timed out after 1s (timed out)' % srv.url
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_proxy_that_refuses_the_tunnel(raw, monkeypatch):
+    proxy = raw(_send(b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n'
+                      b'Content-Length: 0\r\n\r\n'))
+    monkeypatch.setenv('https_proxy', proxy.url)
+    monkeypatch.setattr(_http, '_CONTEXTS', {})
+    with pytest.raises(_http.HttpError) as err:
+        _http.request('https://service.test:8443/x', timeout=3)
+    assert err.value.kind == 'connection' and err.value.status is None
+    assert err.value.message == ('GET https://service.test:8443/x failed: the proxy %s answered CONNECT '
+                                 'service.test:8443 with HTTP 407 Proxy Authentication Required' % proxy.url)
+    assert proxy.requests == ['CONNECT service.test:8443 HTTP/1.1\r\nHost: service.test:8443\r\n\r\n']
+
+
+# --- the request on the wire ----------------------------------------------------------------------
+
+def _lines(request_text):
+    return request_text.split('\r\n\r\n')[0].split('\r\n')
+
+
+def test_the_host_header_names_the_port_only_when_it_is_not_the_default(raw, monkeypatch):
+    srv = raw(_answer())
+    real = socket.create_connection
+    asked = []
+
+    def to_the_test_server(address, timeout=None, *args, **kwargs):
+        asked.append(address)
+        return real(srv.sock.getsockname(), timeout, *args, **kwargs)
+
+    monkeypatch.setattr(socket, 'create_connection', to_the_test_server)
+    for url in ('http://example:8080/a', 'http://localhost/b', 'http://example:80/c', 'http://[::1]:81/d'):
+        _http.request(url)
+    assert asked == [('example', 8080), ('localhost', 80), ('example', 80), ('::1', 81)]
+    assert [_lines(r)[:2] for r in srv.requests] == [
+        ['GET /a HTTP/1.1', 'Host: example:8080'], ['GET /b HTTP/1.1', 'Host: localhost'],
+        ['GET /c HTTP/1.1', 'Host: example'], ['GET /d HTTP/1.1', 'Host: [::1]:81']]
+
+
+def test_the_request_headers(raw):
+    srv = raw(_answer())
+    _http.request(srv.url + '/post?x=1', method='POST', data={'comment': 'é'}, bearer_token='t0ken-value',
+                  headers={'X-Org': '42'})
+    _http.request(srv.url + '/empty', method='PUT')
+    _http.request(srv.url + '/get', headers={'Accept': 'text/plain'})
+    body = json.dumps({'comment': 'é'}).encode()
+    post, put, get = srv.requests
+    assert _lines(post) == ['POST /post?x=1 HTTP/1.1', 'Host: %s' % srv.url[7:], 'Accept-Encoding: identity',
+                            'Content-Length: %d' % len(body), 'Accept: application/json', 'User-Agent: ansible-httpget',
+                            'Content-Type: application/json', 'Authorization: Bearer t0ken-value', 'X-Org: 42',
+                            'Connection: close']
+    assert post.endswith('\r\n\r\n' + body.decode('latin-1')) or post.endswith('\r\n\r\n')
+    assert 'Content-Length: 0' in _lines(put)
+    assert 'Accept: text/plain' in _lines(get) and not any(line.startswith('Content-') for line in _lines(get))
+
+
+@pytest.mark.parametrize('url', ['http://127.0.0.1:9/a b', 'http://127.0.0.1:9/caf\u00e9'])
+def test_a_url_that_would_break_the_request_line_is_refused_before_sending(url):
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(url)
+    assert err.value.kind == 'invalid' and 'refused before sending' in err.value.message
+
+
+def test_a_header_value_that_is_not_latin1_is_refused_without_the_value(raw):
+    srv = raw(_answer())
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/x', bearer_token='t\u20acken')
+    assert err.value.kind == 'invalid' and 'Authorization' in err.value.message
+    assert '\u20ac' not in err.value.message and srv.requests == []
+
+
+def test_a_header_name_with_a_line_end_is_refused_before_sending(raw):
+    srv = raw(_answer())
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/x', headers={'X-Org\n': 'v'})
+    assert err.value.kind == 'invalid' and 'is not a valid header name' in err.value.message
+    time.sleep(0.1)
+    assert srv.requests == []
+
+
+def test_an_absurd_content_length_is_refused_before_reading(raw):
+    srv = raw(_send(b'HTTP/1.1 200 OK\r\nContent-Length: ' + b'9' * 5000 + b'\r\n\r\n{}'))
+    with pytest.raises(_http.HttpError) as err:
+        _http.request(srv.url + '/x')
+    assert err.value.kind == 'invalid'
+    assert err.value.message == 'GET %s/x: the answer is %s... bytes, more than the %d bytes accepted' % (
+        srv.url, '9' * 27, _http.MAX_BYTES)
