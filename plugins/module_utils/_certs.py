@@ -13,22 +13,25 @@ compatibility promise. Plain functions, no Ansible import:
 * :func:`parse_endpoint` for ``host:port`` / ``[v6]:port`` strings;
 * :func:`expiry_severity` for ``ok`` / ``warning`` / ``critical`` from days left.
 
-Parsing uses ``cryptography`` when it is importable, else ``openssl x509`` through the
+Parsing uses the collection's own DER reader (``_der``, standard library only): the dates,
+subject, issuer and serial exactly as ``cryptography`` gives them, without importing it or
+starting a process. A certificate the reader refuses (malformed, or a structure it does not
+take) goes to ``cryptography`` when it is importable, else to ``openssl x509`` through the
 ``run_command`` callable (``run_command(args, data) -> (rc, stdout, stderr)``).
 Every failure is a :class:`CertificateError` with a message naming the file or endpoint.
+``ssl`` and ``socket`` are imported only to fetch an endpoint's certificate.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-import socket
-import ssl
 
 from collections import namedtuple
 from datetime import datetime, timezone
 
 from ansible_collections.cloudos.ops.plugins.module_utils._common import rfc3339, utcnow
+from ansible_collections.cloudos.ops.plugins.module_utils._der import DerError, read_certificate
 
 _PEM_RE = re.compile(rb'-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.+?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----', re.S)
 
@@ -140,23 +143,32 @@ def _parse_with_openssl(der, source, run_command):
 
 
 def parse_certificate(der, source='', run_command=None):
-    """:class:`CertificateInfo` from DER bytes (``cryptography``, else ``openssl``)."""
+    """:class:`CertificateInfo` from DER bytes (the DER reader, else ``cryptography``, else ``openssl``)."""
+    try:
+        return CertificateInfo(source=source, **read_certificate(der))
+    except DerError as exc:
+        refused = str(exc)
+    except Exception as exc:  # pylint: disable=broad-except  # a reader bug: the other parsers still decide
+        refused = '%s: %s' % (type(exc).__name__, exc)
     try:
         import cryptography  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
         have_cryptography = True
     except ImportError:
         have_cryptography = False
-    try:
-        if have_cryptography:
+    if have_cryptography:
+        try:
             return _parse_with_cryptography(der, source)
-        if run_command is None:
-            raise CertificateError('%s: cannot read the certificate: the Python cryptography library is not installed '
-                                   'and no command runner was given to call openssl' % source, source)
+        except Exception:  # pylint: disable=broad-except
+            raise CertificateError('%s: not a readable X.509 certificate: %s' % (source, refused), source)
+    if run_command is None:
+        raise CertificateError('%s: cannot read the certificate (%s): the Python cryptography library is not installed '
+                               'and no command runner was given to call openssl' % (source, refused), source)
+    try:
         return _parse_with_openssl(der, source, run_command)
-    except CertificateError:
-        raise
+    except CertificateError as exc:
+        raise CertificateError('%s; the DER reader: %s' % (exc.message, refused), source)
     except Exception as exc:  # pylint: disable=broad-except
-        raise CertificateError('%s: not a readable X.509 certificate: %s' % (source, exc), source)
+        raise CertificateError('%s: not a readable X.509 certificate: %s; openssl: %s' % (source, refused, exc), source)
 
 
 def read_certificate_file(path, run_command=None, read=None):
@@ -211,6 +223,8 @@ def parse_endpoint(text, default_port=443):
 
 def fetch_endpoint_der(host, port, timeout=10.0, server_name=None):
     """DER bytes of the certificate a TLS server presents (no verification: dates only)."""
+    import socket  # pylint: disable=import-outside-toplevel
+    import ssl  # pylint: disable=import-outside-toplevel
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

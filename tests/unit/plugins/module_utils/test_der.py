@@ -3,7 +3,7 @@
 """The DER reader (``_der``) against ``cryptography``: the same serial, issuer, subject and dates on
 the system CA store, on certificates generated with cryptography's builder and on hand-built DER;
 and hostile input (truncated, overlong, indefinite, nested, random, mutated), which it refuses with
-a :class:`_der.DerError`, quickly."""
+a :class:`_der.DerError` (``_certs``: a ``CertificateError`` naming the file), quickly."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def assert_same(der):
     expected = by_cryptography(der)
     assert expected is not None, 'cryptography refuses the test certificate'
     assert _der.read_certificate(der) == expected
+    assert _certs.parse_certificate(der, 'x') == _certs.CertificateInfo(source='x', **expected)
     return expected
 
 
@@ -336,6 +337,10 @@ def test_what_cryptography_refuses_the_reader_refuses_and_says_why(case):
     der, why = REFUSED[case]
     assert by_cryptography(der) is None, 'cryptography reads it: the case tests nothing'
     assert why in refusal(der)
+    with pytest.raises(_certs.CertificateError) as err:
+        _certs.parse_certificate(der, '/etc/ssl/bad.crt')
+    assert err.value.message.startswith('/etc/ssl/bad.crt: not a readable X.509 certificate: ') and why in err.value.message
+    assert err.value.source == '/etc/ssl/bad.crt'
 
 
 # The reader checks the shape of the parts it does not read (algorithm parameters, the key, extension
@@ -356,6 +361,16 @@ def test_algorithm_parameters_are_not_read(case):
     assert _der.read_certificate(der) == by_cryptography(cert())
 
 
+# --- fallback -------------------------------------------------------------------------------------
+
+def test_a_certificate_the_reader_refuses_is_read_by_cryptography():
+    der = cert(signature=tlv(0x30, oid('1.2.3.4'), b'\x1f\x81\x00\x01a'))  # a parameter with a multi-octet tag
+    assert 'multi-octet tag' in refusal(der)
+    expected = by_cryptography(der)
+    assert expected is not None and expected['subject'] == 'CN=subject'
+    assert _certs.parse_certificate(der, 'x') == _certs.CertificateInfo(source='x', **expected)
+
+
 # --- hostile input ------------------------------------------------------------------------------
 
 def test_every_truncation_of_a_real_certificate_is_refused():
@@ -363,6 +378,9 @@ def test_every_truncation_of_a_real_certificate_is_refused():
     for size in range(len(der)):
         with pytest.raises(_der.DerError):
             _der.read_certificate(der[:size])
+        with pytest.raises(_certs.CertificateError) as err:
+            _certs.parse_certificate(der[:size], 'cut.pem')
+        assert err.value.message.startswith('cut.pem: not a readable X.509 certificate: ')
 
 
 def _claiming(der, pos, extra):
@@ -473,6 +491,17 @@ def test_deeply_nested_input_fails_at_once():
         started = time.process_time()
         refusal(der)
         assert time.process_time() - started < 0.1
+
+
+def test_a_10_mb_file_of_nested_headers_fails_well_under_a_second(tmp_path):
+    path = tmp_path / 'nested.crt'
+    path.write_bytes(_nested(2200000))
+    assert path.stat().st_size > 10 * 1024 * 1024
+    started = time.monotonic()
+    with pytest.raises(_certs.CertificateError) as err:
+        _certs.read_certificate_file(str(path))
+    assert time.monotonic() - started < 0.5
+    assert err.value.message.startswith('%s: not a readable X.509 certificate: ' % path)
 
 
 def test_random_bytes_are_refused():

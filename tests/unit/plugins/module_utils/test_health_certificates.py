@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
 import ssl
 import sys
@@ -22,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.cloudos.ops.plugins.module_utils import _certs
 from ansible_collections.cloudos.ops.plugins.module_utils._health import certificates, core
 
+import der_helpers
 from health_fakes import THRESHOLDS, params
 
 UTC = dt.timezone.utc
@@ -238,16 +240,68 @@ def test_unreachable_endpoint_is_a_warning():
     assert sec.status == 'warning' and 'cannot read the certificate' in sec.findings[0]['message']
 
 
-def test_openssl_used_when_cryptography_missing(tmp_path, monkeypatch):
+def recording(calls, runner=None):
+    def run(args, data=None):
+        calls.append(args[0])
+        return runner(args, data) if runner else (1, '', 'not expected')
+    return run
+
+
+def test_without_cryptography_the_der_reader_reads_it_and_openssl_is_not_run(tmp_path, monkeypatch):
     path, dummy = make_cert(tmp_path, 'nolib', 20)
     monkeypatch.setitem(sys.modules, 'cryptography', None)  # import fails as on a host without it
     calls = []
+    info = _certs.read_certificate_file(path, run_command=recording(calls))
+    assert calls == [] and 19 < info.days_left() <= 20 and info.subject == 'CN=nolib'
+    assert _certs.read_certificate_file(path).subject == 'CN=nolib'  # no command runner needed
 
-    def runner(args, data=None):
-        calls.append(args[0])
-        return run_openssl(args, data)
-    info = _certs.read_certificate_file(path, run_command=runner)
-    assert calls == ['openssl'] and 19 < info.days_left() <= 20
+
+# A wildcard common name as PrintableString ('*' is not in its alphabet): cryptography and the DER
+# reader refuse it, openssl reads it.
+WILDCARD = der_helpers.cert(subject=der_helpers.name(der_helpers.rdn(der_helpers.atv('2.5.4.3', 0x13, b'*.example.org'))))
+
+
+def test_openssl_reads_what_the_reader_refuses_when_cryptography_is_missing(tmp_path, monkeypatch):
+    path = tmp_path / 'wildcard.crt'
+    path.write_bytes(der_helpers.pem(WILDCARD))
     with pytest.raises(_certs.CertificateError) as err:
-        _certs.read_certificate_file(path)
-    assert 'cryptography library is not installed' in str(err.value)
+        _certs.read_certificate_file(str(path))  # cryptography refuses it too
+    assert err.value.message == ('%s: not a readable X.509 certificate: subject: PrintableString \'*.example.org\' '
+                                 'has characters outside its alphabet (byte %d)' % (path, WILDCARD.index(b'*.example.org')))
+    monkeypatch.setitem(sys.modules, 'cryptography', None)
+    calls = []
+    info = _certs.read_certificate_file(str(path), run_command=recording(calls, run_openssl))
+    assert calls == ['openssl'] and info.subject == 'CN=*.example.org' and info.serial == '05'
+    assert info.not_after == dt.datetime(2030, 1, 1, tzinfo=UTC)
+    with pytest.raises(_certs.CertificateError) as err:
+        _certs.read_certificate_file(str(path))
+    assert 'cryptography library is not installed' in str(err.value) and 'PrintableString' in str(err.value)
+
+
+def test_when_every_parser_refuses_the_message_names_the_file_and_says_why(tmp_path, monkeypatch):
+    path, dummy = make_cert(tmp_path, 'cut', 20)
+    der = _certs.pem_to_der_list(open(path, 'rb').read())[0]
+    assert der[:2] == b'\x30\x82'  # 2 length octets
+    cut = tmp_path / 'cut.der'
+    cut.write_bytes(der[:200])
+    monkeypatch.setitem(sys.modules, 'cryptography', None)
+    with pytest.raises(_certs.CertificateError) as err:
+        _certs.read_certificate_file(str(cut), run_command=run_openssl)
+    assert err.value.source == str(cut)
+    assert err.value.message.startswith('%s: openssl cannot read the certificate (rc 1): ' % cut)
+    assert err.value.message.endswith('; the DER reader: certificate: SEQUENCE of %d bytes runs past the end of what '
+                                      'holds it (196 bytes left) (byte 0)' % (len(der) - 4))
+
+
+def test_reading_a_file_imports_neither_cryptography_nor_ssl_and_runs_no_command(tmp_path):
+    path, dummy = make_cert(tmp_path, 'fresh', 30)
+    code = '\n'.join((
+        'import sys',
+        'from ansible_collections.cloudos.ops.plugins.module_utils import _certs',
+        'calls = []',
+        'info = _certs.read_certificate_file(sys.argv[1], run_command=lambda args, data=None: calls.append(args) or (1, "", ""))',
+        'print(info.subject, calls, "cryptography" in sys.modules, "ssl" in sys.modules)',
+    ))
+    out = subprocess.run([sys.executable, '-c', code, path], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=':'.join(sys.path)))
+    assert out.stdout.strip() == 'CN=fresh [] False False'
