@@ -350,12 +350,6 @@ def kubeconfig_present(params, exists, environ):
     return bool(params.get('kubeconfig') or environ.get('KUBECONFIG') or exists(os.path.expanduser('~/.kube/config')))
 
 
-def certificates_present(params, exists, environ):
-    """Whether there is a certificate to parse: an endpoint to ask, or a ``certificate_files`` entry
-    that exists (without one, the section is ``absent`` and ``cryptography`` is not needed)."""
-    return bool(params.get('certificate_endpoints') or any(exists(path) for path in params.get('certificate_files') or []))
-
-
 # --------------------------------------------------------------------------- parameters
 
 def validate_params(params):

@@ -17,7 +17,10 @@ from ansible_collections.cloudos.ops.plugins.module_utils._health import (
 
 # The containers section, and the HTTP sections when an endpoint refuses (they look for the
 # component's container), ask the engine through _docker.Engine on the standard library: the SDK
-# is loaded only for an endpoint the Engine does not speak (ssh://).
+# is loaded only for an endpoint the Engine does not speak (ssh://). The certificates section reads
+# certificates with _der (standard library): cryptography is imported, in the probe's thread, only
+# for a certificate the reader refuses; unlike the SDK's distutils shim, its import does not ask
+# for the logging lock under the import lock (see Suite.preload).
 DOCKER = ('docker',)
 KUBERNETES = ('kubernetes.client', 'kubernetes.config')
 
@@ -37,7 +40,7 @@ HEALTH = Suite(
         SectionSpec('alerts', alerts.probe, DOCKER, needs=core.docker_sdk_needed),
         SectionSpec('resources', resources.probe, prepare=_start_cpu_window),
         SectionSpec('ai_engine', ai_engine.probe, DOCKER, needs=core.docker_sdk_needed),
-        SectionSpec('certificates', certificates.probe, ('cryptography.x509',), needs=core.certificates_present),
+        SectionSpec('certificates', certificates.probe),
     ),
     thresholds=core.THRESHOLDS,
     # timeout plus the CPU sampling window plus a small grace: the module answers within about timeout

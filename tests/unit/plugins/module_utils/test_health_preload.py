@@ -45,12 +45,11 @@ def test_no_socket_and_no_docker_host_means_no_docker_import():
     assert seen == []
 
 
-def test_certificates_and_kubernetes_libraries_and_missing_ones():
-    # cryptography is preloaded only when a certificate file exists (issue 14: was unconditional)
+def test_kubernetes_libraries_and_missing_ones():
     seen, loaded = _preload(['certificates', 'kubernetes'], {'kubeconfig': '/tmp/kc', 'certificate_files': ['/etc/c.crt']},
                             present=('/etc/c.crt',), fail=('kubernetes.client',))
-    assert seen == ['cryptography.x509', 'kubernetes.client', 'kubernetes.config']
-    assert loaded == ['cryptography.x509', 'kubernetes.config']
+    assert seen == ['kubernetes.client', 'kubernetes.config']
+    assert loaded == ['kubernetes.config']
     seen, dummy = _preload(['kubernetes'], {})
     assert seen == []
 
@@ -76,8 +75,14 @@ def test_python_311_takes_setuptools_distutils_shim_off_the_import_path_unless_t
     assert run({}, (3, 11, 2), imported=['distutils']) == ['builtin-finder', 'shim', 'path-finder']  # too late
 
 
-def test_cryptography_is_not_imported_without_a_certificate_to_read():
-    seen, dummy = _preload(['certificates'], {'certificate_files': ['/etc/ssl/certs/cloudos.crt']})
+def test_cryptography_is_not_preloaded_for_certificates_the_der_reader_reads_them():
+    # it was preloaded whenever a certificate file existed or an endpoint was configured
+    for params in ({'certificate_files': ['/etc/ssl/certs/cloudos.crt']},
+                   {'certificate_files': [], 'certificate_endpoints': ['example.org:443']}):
+        seen, dummy = _preload(['certificates'], params, present=('/etc/ssl/certs/cloudos.crt',))
+        assert seen == []
+    from ansible_collections.cloudos.ops.plugins.module_utils._security import SECURITY
+    seen = []
+    SECURITY.preload(['certificates'], {'certificate_files': ['/etc/ssl/certs/cloudos.crt']}, importer=seen.append,
+                     exists=lambda path: True, environ={})
     assert seen == []
-    seen, dummy = _preload(['certificates'], {'certificate_files': [], 'certificate_endpoints': ['example.org:443']})
-    assert seen == ['cryptography.x509']
