@@ -78,6 +78,10 @@ def _tag_name(tag):
     return _TAG_NAMES.get(tag, 'tag 0x%02x' % tag)
 
 
+def _bytes(count):
+    return '1 byte' if count == 1 else '%d bytes' % count
+
+
 def _show(raw, limit=40):
     """A value for a message: ASCII with escapes, cut at ``limit`` characters."""
     text = raw[:limit].decode('ascii', 'backslashreplace')
@@ -108,8 +112,8 @@ def _header(data, pos, end, what):
             raise DerError(pos + 1, '%s: length %d not in its shortest form (not DER)' % (what, length))
         start += count
     if length > end - start:
-        raise DerError(pos, '%s: %s of %d bytes runs past the end of what holds it (%d bytes left)'
-                       % (what, _tag_name(tag), length, end - start))
+        raise DerError(pos, '%s: %s of %s runs past the end of what holds it (%s left)'
+                       % (what, _tag_name(tag), _bytes(length), _bytes(end - start)))
     return tag, start, start + length
 
 
@@ -123,7 +127,7 @@ def _expect(data, pos, end, tag, what):
 
 def _done(pos, end, what):
     if pos != end:
-        raise DerError(pos, '%s: %d unexpected bytes after its last field' % (what, end - pos))
+        raise DerError(pos, '%s: unexpected %s after its last field' % (what, _bytes(end - pos)))
 
 
 def _integer(data, start, stop, what):
@@ -303,11 +307,8 @@ def read_certificate(der):
     end = len(data)
     start, cert_end = _expect(data, 0, end, SEQUENCE, 'certificate')
     if cert_end != end:
-        raise DerError(cert_end, '%d bytes after the certificate' % (end - cert_end))
+        raise DerError(cert_end, '%s after the certificate' % _bytes(end - cert_end))
     pos, tbs_end = _expect(data, start, cert_end, SEQUENCE, 'tbsCertificate')
-    after = _algorithm(data, tbs_end, cert_end, 'signatureAlgorithm')
-    _done(_bit_string(data, after, cert_end, 'signature'), cert_end, 'certificate')
-
     if pos < tbs_end and data[pos] == 0xa0:
         dummy, dummy, stop = _header(data, pos, tbs_end, 'version')
         if data[pos:stop] != b'\xa0\x03\x02\x01\x02':
@@ -335,4 +336,6 @@ def read_certificate(der):
         pos = _extensions(data, pos, tbs_end)
     if pos != tbs_end:
         raise DerError(pos, 'tbsCertificate: unexpected %s after its last field' % _tag_name(data[pos]))
+    after = _algorithm(data, tbs_end, cert_end, 'signatureAlgorithm')
+    _done(_bit_string(data, after, cert_end, 'signature'), cert_end, 'certificate')
     return {'serial': '%X' % serial, 'issuer': issuer, 'not_before': not_before, 'not_after': not_after, 'subject': subject}
