@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 
 from datetime import datetime, timezone
 from unittest import mock
@@ -24,11 +26,14 @@ from ansible.module_utils import basic
 
 from tests.fixtures.files import linked_file
 from tests.unit.compat import patch_module_args
+from tests.unit.plugins.module_utils import der_helpers as der
+from tests.unit.plugins.module_utils.health_fakes import THRESHOLDS, params as health_params
 from tests.unit.plugins.module_utils.sysctl_tree import make_tree
 
 from ansible_collections.cloudos.ops.plugins.action import fleet_report as fleet_action
 from ansible_collections.cloudos.ops.plugins.module_utils import (
     _common, _docker_daemon as daemon, _docker_prune as prune, _journal as journal, _systemd)
+from ansible_collections.cloudos.ops.plugins.module_utils._health import certificates, core
 from ansible_collections.cloudos.ops.plugins.modules import (
     cloudos_docker_daemon_config, cloudos_docker_prune, cloudos_journal_vacuum, cloudos_sysctl_tune)
 from ansible_collections.cloudos.ops.plugins.plugin_utils import _report_model as R
@@ -712,6 +717,43 @@ def test_daemon_module_refuses_garbage_cleanly(tmp_path, capsys, args, fragment)
     result = run_main(cloudos_docker_daemon_config.main, full, capsys)
     assert_clean_failure(result, fragment)
     assert path.read_text() == '{"debug": true}\n'
+
+
+# =========================================================================== rule 6: certificate files
+
+def _hostile_certificates(tmp_path):
+    good = der.cert()
+    nested = b''
+    for dummy in range(20000):  # nested SEQUENCE headers, each holding the rest (DER lengths)
+        nested = b'\x30' + der.length(len(nested)) + nested
+    rng = random.Random(6)
+    files = {
+        'truncated.pem': der.pem(good[:len(good) // 2]),
+        'overlong.der': good[:1] + b'\x84\x7f\xff\xff\xff' + good[2:],
+        'indefinite.der': b'\x30\x80' + good[2:] + b'\x00\x00',
+        'nested.der': nested,
+        'random.der': b'\x30\x82\x03\xe8' + rng.getrandbits(8000).to_bytes(1000, 'big'),
+        'trailing.pem': der.pem(good + b'\x00'),
+        'not-base64.pem': b'-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+    }
+    paths = []
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        paths.append(str(path))
+    return paths
+
+
+def test_hostile_certificate_files_are_critical_findings_naming_the_file(tmp_path):
+    paths = _hostile_certificates(tmp_path)
+    started = time.monotonic()
+    sec = certificates.probe(core.Host(timeout=3), health_params(certificate_files=paths), THRESHOLDS)
+    assert time.monotonic() - started < 2
+    assert sec.status == 'critical'
+    messages = [finding['message'] for finding in sec.findings]
+    for path in paths:
+        assert len([m for m in messages if m.startswith('%s: not a readable X.509 certificate: ' % path)]) == 1, (path, messages)
+    assert not any('Traceback' in m or 'IndexError' in m for m in messages)
 
 
 # =========================================================================== the shared file check
