@@ -35,6 +35,13 @@ decides what to try next:
 The structure is fixed, so the reader never recurses: its depth is bounded by the
 certificate's own (six levels), and each byte is looked at a bounded number of times, so no
 input makes it run long.
+
+The attributes of a multi-valued RDN are shown in their DER order, as current ``cryptography``
+shows them. Older releases (Debian 12's 38) put them in the order of a Python set, which
+changes from one process to the next, and escaped a value of a single space with two
+backslashes instead of one.
+What they accept and the reader refuses (a PrintableString with ``*``, an attribute repeated
+in an RDN) ``_certs`` gives to the ``cryptography`` installed, as before.
 """
 
 from __future__ import annotations

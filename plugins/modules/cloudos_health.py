@@ -192,7 +192,8 @@ requirements:
   - C(docker) Python SDK 5.0 or later only when O(docker_host) is an C(ssh://) engine (Debian C(python3-docker));
     C(unix://) and C(tcp://) engines are asked without it, whatever the shared Docker options say.
   - C(kubernetes) Python client for the C(kubernetes) section (Debian C(python3-kubernetes)).
-  - C(cryptography) or the C(openssl) command for the C(certificates) section.
+  - Nothing for the C(certificates) section, which reads certificates itself; C(cryptography), else the C(openssl)
+    command, only for a certificate it cannot read.
 notes:
   - Without a Docker engine (see O(docker_host)), C(containers) is C(absent), or critical when the
     C(docker.service) unit exists (installed but not running).
