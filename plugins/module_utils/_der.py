@@ -266,6 +266,7 @@ def _name(data, pos, end, what):
         if rdn_start == rdn_stop:
             raise DerError(start, '%s: empty RDN' % what)
         attributes = []
+        seen = set()
         previous = None
         while rdn_start < rdn_stop:
             atv_start, atv_stop = _expect(data, rdn_start, rdn_stop, SEQUENCE, what)
@@ -277,8 +278,9 @@ def _name(data, pos, end, what):
             oid = _oid(data, oid_start, oid_stop, what)
             value, value_stop = _attribute_value(data, oid_stop, atv_stop, oid, what)
             _done(value_stop, atv_stop, what)
-            if (oid, value) in attributes:
+            if (oid, value) in seen:
                 raise DerError(rdn_start, '%s: repeated attribute %s in an RDN' % (what, oid))
+            seen.add((oid, value))
             attributes.append((oid, value))
             rdn_start = atv_stop
         rdns.append('+'.join('%s=%s' % (SHORT_NAMES.get(oid, oid), _escape(value)) for oid, value in attributes))

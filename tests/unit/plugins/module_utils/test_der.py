@@ -493,6 +493,14 @@ def test_deeply_nested_input_fails_at_once():
         assert time.process_time() - started < 0.1
 
 
+def test_an_rdn_of_20000_attributes_is_read_in_linear_time():
+    der = cert(subject=name(rdn(*sorted(atv(CN, 0x0c, b'%05d' % n) for n in range(20000)))))
+    started = time.process_time()
+    read = _der.read_certificate(der)
+    assert time.process_time() - started < 0.5
+    assert read == by_cryptography(der) and read['subject'].startswith('CN=00000+CN=00001+')
+
+
 def test_a_10_mb_file_of_nested_headers_fails_well_under_a_second(tmp_path):
     path = tmp_path / 'nested.crt'
     path.write_bytes(_nested(2200000))
