@@ -33,7 +33,8 @@ from datetime import datetime, timezone
 from ansible_collections.cloudos.ops.plugins.module_utils._common import rfc3339, utcnow
 from ansible_collections.cloudos.ops.plugins.module_utils._der import DerError, read_certificate
 
-_PEM_RE = re.compile(rb'-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.+?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----', re.S)
+_PEM_BEGIN = re.compile(rb'-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----')
+_PEM_END = re.compile(rb'-----END (?:X509 |TRUSTED )?CERTIFICATE-----')
 
 
 class CertificateError(Exception):
@@ -75,13 +76,18 @@ def pem_to_der_list(data):
     if isinstance(data, str):
         data = data.encode('ascii', 'replace')
     out = []
-    for match in _PEM_RE.finditer(data):
-        body = b''.join(match.group(1).split())
+    pos = 0
+    while True:  # each byte looked at once: a file of BEGIN lines without an END is not quadratic
+        begin = _PEM_BEGIN.search(data, pos)
+        end = _PEM_END.search(data, begin.end() + 1) if begin else None  # a body of at least one byte
+        if end is None:
+            return out
+        body = b''.join(data[begin.end():end.start()].split())
+        pos = end.end()
         try:
             out.append(base64.b64decode(body, validate=True))
         except (ValueError, TypeError):
             continue
-    return out
 
 
 def expiry_severity(days_left, warning_days=30, critical_days=7):

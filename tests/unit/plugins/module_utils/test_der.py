@@ -512,6 +512,16 @@ def test_a_10_mb_file_of_nested_headers_fails_well_under_a_second(tmp_path):
     assert err.value.message.startswith('%s: not a readable X.509 certificate: ' % path)
 
 
+def test_a_10_mb_file_of_pem_begin_lines_fails_well_under_a_second(tmp_path):
+    path = tmp_path / 'begin.pem'
+    path.write_bytes(b'-----BEGIN CERTIFICATE-----\n' * 400000)
+    started = time.monotonic()
+    with pytest.raises(_certs.CertificateError) as err:
+        _certs.read_certificate_file(str(path))
+    assert time.monotonic() - started < 0.5
+    assert err.value.message == '%s: contains no PEM certificate (no BEGIN CERTIFICATE block)' % path
+
+
 def test_random_bytes_are_refused():
     rng = random.Random(20240614)
     for count in range(3000):
