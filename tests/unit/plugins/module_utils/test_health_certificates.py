@@ -294,14 +294,21 @@ def test_when_every_parser_refuses_the_message_names_the_file_and_says_why(tmp_p
 
 
 def test_reading_a_file_imports_neither_cryptography_nor_ssl_and_runs_no_command(tmp_path):
-    path, dummy = make_cert(tmp_path, 'fresh', 30)
+    path, dummy = make_cert(tmp_path, 'fresh', 200)
     code = '\n'.join((
         'import sys',
         'from ansible_collections.cloudos.ops.plugins.module_utils import _certs',
         'calls = []',
         'info = _certs.read_certificate_file(sys.argv[1], run_command=lambda args, data=None: calls.append(args) or (1, "", ""))',
         'print(info.subject, calls, "cryptography" in sys.modules, "ssl" in sys.modules)',
+        # the whole health module's sections, and the certificates section reading the file
+        'from ansible_collections.cloudos.ops.plugins.module_utils._health import certificates, core, registry',
+        'host = core.Host(timeout=3)',
+        'host.run = lambda args, data=None: calls.append(args) or (1, "", "")',
+        'sec = certificates.probe(host, dict(registry.HEALTH.param_defaults, certificate_files=[sys.argv[1]],',
+        '                                    certificate_endpoints=[], required=[], timeout=3), dict(core.DEFAULT_THRESHOLDS))',
+        'print(sec.status, sec.metrics["certificates"], calls, "cryptography" in sys.modules, "ssl" in sys.modules)',
     ))
     out = subprocess.run([sys.executable, '-c', code, path], capture_output=True, text=True, check=True,
                          env=dict(os.environ, PYTHONPATH=':'.join(sys.path)))
-    assert out.stdout.strip() == 'CN=fresh [] False False'
+    assert out.stdout.splitlines() == ['CN=fresh [] False False', 'ok 1 [] False False']
