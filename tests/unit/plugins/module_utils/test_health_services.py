@@ -51,7 +51,7 @@ def test_probe_severity_rules_and_guide_action():
 
 
 def test_one_show_call_expands_the_patterns_for_all_units():
-    host = fake(show_out=SHOW + '\n' + SHOW.split('\n\n')[0])  # a unit matched by two patterns, shown twice
+    host = fake(show_out=SHOW + '\n' + SHOW.split('\n\n', maxsplit=1)[0])  # a unit matched by two patterns, shown twice
     sec = services.probe(host, params(service_patterns=['cloudos-*', 'cloudos-api.service']), THRESHOLDS)
     assert host.ran == [['systemctl', 'show', '--no-pager', '-p', ','.join(services.SHOW_PROPERTIES), '--',
                          'cloudos-*', 'cloudos-api.service']]
