@@ -18,6 +18,21 @@ __cloudos_mitogen_strategy=$("${PYTHON:-python3}" -c 'import os, ansible_mitogen
     echo "profiles/mitogen.sh: mitogen is not installed for ${PYTHON:-python3} (pip install mitogen==0.3.54)" >&2
     return 1
 }
+# profiles/mitogen/mitogen_linear.py goes first: Mitogen's mitogen_linear with the installed
+# collections listed once per run instead of once per host and task (see its docstring). The
+# directory of this file: bash says where a sourced file is; other shells take
+# CLOUDOS_PROFILES, else ./profiles (the checkout's root as the working directory).
+if [ -n "${BASH_VERSION:-}" ]; then
+    # shellcheck disable=SC3028,SC2128
+    __cloudos_profiles=$(dirname -- "$BASH_SOURCE")
+else
+    __cloudos_profiles=${CLOUDOS_PROFILES:-profiles}
+fi
+if [ -f "$__cloudos_profiles/mitogen/mitogen_linear.py" ]; then
+    __cloudos_mitogen_strategy="$(cd "$__cloudos_profiles/mitogen" && pwd):$__cloudos_mitogen_strategy"
+else
+    echo "profiles/mitogen.sh: $__cloudos_profiles/mitogen/mitogen_linear.py not found (set CLOUDOS_PROFILES to the profiles directory); using Mitogen's own mitogen_linear" >&2
+fi
 export ANSIBLE_STRATEGY_PLUGINS="$__cloudos_mitogen_strategy"
 export ANSIBLE_STRATEGY=mitogen_linear
-unset __cloudos_mitogen_strategy
+unset __cloudos_mitogen_strategy __cloudos_profiles

@@ -65,11 +65,14 @@ PING_PLAY = '- name: Ping\n  hosts: all\n  gather_facts: %s\n  tasks:\n    - nam
 
 
 def mitogen_strategy_dir():
+    """ANSIBLE_STRATEGY_PLUGINS as profiles/mitogen.sh sets it: the profile's mitogen_linear (Mitogen's,
+    with the collections listed once per run) ahead of Mitogen's own strategy directory."""
     try:
         import ansible_mitogen  # pylint: disable=import-outside-toplevel
     except ImportError:
         return None
-    return os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy')
+    return os.pathsep.join([os.path.join(ROOT, 'profiles', 'mitogen'),
+                            os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy')])
 
 
 def cgroup_file(container_id):
