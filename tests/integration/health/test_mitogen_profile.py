@@ -15,11 +15,12 @@ import json
 import os
 import subprocess
 
-import pytest
-
 from tests.integration.lib import BIN, ROOT, ansible_env
 
-pytest.importorskip('ansible_mitogen', reason='mitogen==0.3.54 (requirements-dev.txt) is not installed')
+try:
+    import ansible_mitogen
+except ImportError as exc:  # fails, never skips: make setup installs it
+    raise AssertionError('mitogen==0.3.54 (requirements-dev.txt) is not installed: run make setup') from exc
 
 HOSTS = ['node-1', 'node-2', 'node-3']
 COUNTER = '''
@@ -87,6 +88,5 @@ def test_the_profile_lists_the_collections_once_per_run(tmp_path):
 
 
 def test_mitogens_own_strategy_lists_them_for_every_host(tmp_path):
-    import ansible_mitogen  # pylint: disable=import-outside-toplevel
     own = os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy')
     assert play(tmp_path, own) >= len(HOSTS)
