@@ -453,6 +453,11 @@ def _framing(method, status, fields, what, max_bytes):
     return int(length)
 
 
+def _too_large(what, max_bytes):
+    """The error for a body that grows beyond ``max_bytes`` (one without a Content-Length, or chunked)."""
+    return HttpError('%s: the answer is larger than the %s bytes accepted' % (what, max_bytes), kind='invalid')
+
+
 def _read_body(wire, framing, what, max_bytes):
     """The whole body (as :func:`_framing` delimits it), or :class:`HttpError` once it grows beyond ``max_bytes``."""
     if framing == 'chunked':
@@ -467,7 +472,7 @@ def _read_body(wire, framing, what, max_bytes):
             break
         size += len(chunk)
         if size > max_bytes:
-            raise HttpError('%s: the answer is larger than the %s bytes accepted' % (what, max_bytes), kind='invalid')
+            raise _too_large(what, max_bytes)
         chunks.append(chunk)
     return b''.join(chunks)
 
@@ -487,7 +492,7 @@ def _read_chunked(wire, what, max_bytes):
             _skip_trailers(wire)
             return b''.join(chunks)
         if size + left > max_bytes:
-            raise HttpError('%s: the answer is larger than the %s bytes accepted' % (what, max_bytes), kind='invalid')
+            raise _too_large(what, max_bytes)
         size += left
         while left:
             chunk = wire.read(min(left, _CHUNK))
