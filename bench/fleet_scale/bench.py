@@ -17,7 +17,8 @@ prepared with tests/fleet/prepare.yml, and these commands run in turn, round aft
   with ``ansible_connection: docker`` (Mitogen does not take over ``community.docker.docker``);
 * ``script``: the guide's morning script (bench/fleet_health/morning-check.sh) through ``ansible.builtin.script``.
 
-With ``--settings`` also: ping with ``ANSIBLE_PIPELINING=true``, daily_health not pipelined
+With ``--settings`` also: ping and the ping playbook with ``ANSIBLE_PIPELINING=true``, the ping
+playbook under the Mitogen profile, daily_health not pipelined
 (``-e '{"ansible_pipelining": false}'``), daily_health with
 ``forks=5`` and with ``strategy=free``, and the ping playbook with fact gathering on.
 
@@ -31,7 +32,9 @@ preparation serves several sizes and several runs.
 For every command: wall time; the controller's CPU (user + system of the command and all its
 children, from ``wait4``) and peak RSS (the largest process of the tree); the hosts' CPU (the
 containers' cgroup CPU usage before and after, summed, per host, less the hosts' idle rate
-measured beforehand over the same time).
+measured beforehand over the same time); and ``busy %``, the share of the machine's CPUs busy during
+the command (``/proc/stat``, less the idle hosts' rate): near 100 the run is bound by CPU, and
+two cores run the controller and every host.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ _SPEC.loader.exec_module(fleet_health)
 BIN = os.path.dirname(sys.executable)
 LABEL = 'cloudos.bench=fleet_scale'
 CPU_WINDOW = 1.0
+CPUS = os.cpu_count() or 1
 PING_PLAY = '- name: Ping\n  hosts: all\n  gather_facts: %s\n  tasks:\n    - name: Ping\n      ansible.builtin.ping:\n'
 
 
@@ -110,6 +114,13 @@ class Hosts:
         return sum(cpu_seconds(f) for f in self.files)
 
 
+def machine_busy():
+    """CPU-seconds the whole machine has been busy (all CPUs: /proc/stat, less idle and iowait)."""
+    with open('/proc/stat') as handle:
+        fields = [int(value) for value in handle.readline().split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf('SC_CLK_TCK')
+
+
 def timed(cmd, extra_env, log):
     """(wall s, controller CPU s, controller peak RSS MiB, returncode) of ``cmd``."""
     environ = dict(fleet_health.env(), **extra_env)
@@ -149,6 +160,8 @@ def commands(work, inventory, mitogen_inventory, settings, before=None):
     if settings:
         cmds += [
             ('ping_pipelining', cmds[0][1], {'ANSIBLE_PIPELINING': 'true'}),
+            # The counterpart of ping_mitogen: the same one-task playbook, pipelined ansible-core.
+            ('ping_play_pipelining', cmds[1][1], {'ANSIBLE_PIPELINING': 'true'}),
             # The role pipelines its check by default (ansible_pipelining: true); a boolean from -e turns it off.
             ('daily_health_unpipelined', health + ['-e', json.dumps({'ansible_pipelining': False})], {}),
             ('daily_health_forks5', health, {'ANSIBLE_FORKS': '5'}),
@@ -168,9 +181,10 @@ def inventory_hosts(path):
     return sorted(json.loads(proc.stdout)['_meta']['hostvars'])
 
 
-def start_and_prepare(image, count, work):
-    """Start ``count`` fleet hosts and prepare them; the names of those that were prepared."""
-    names = fleet.start_hosts(image, ['cloudos-scale-%02d' % (i + 1) for i in range(count)], LABEL)
+def start_and_prepare(image, count, work, names=None, label=LABEL):
+    """Start ``count`` fleet hosts (named ``names``, labelled ``label``) and prepare them; the names of those
+    that were prepared."""
+    names = fleet.start_hosts(image, names or ['cloudos-scale-%02d' % (i + 1) for i in range(count)], label)
     pending = fleet.wait_booted(names, timeout=120 + 6 * count)
     if pending:
         print('%d of %d hosts did not finish booting: %s' % (len(pending), count, ', '.join(pending)), flush=True)
@@ -200,17 +214,20 @@ def measure_size(image, count, rounds, settings, work, prepared=None, before_che
     with open(mitogen_inventory, 'w') as handle:
         handle.write(fleet.inventory_text(names).replace('community.docker.docker', 'docker'))
     hosts = Hosts(names)
-    before, t0 = hosts.cpu(), time.monotonic()
+    before, busy, t0 = hosts.cpu(), machine_busy(), time.monotonic()
     time.sleep(10)
     idle = (hosts.cpu() - before) / (time.monotonic() - t0) if hosts.files else 0.0
+    machine_idle = (machine_busy() - busy) / (time.monotonic() - t0)
     cmds = commands(work, inventory, mitogen_inventory, settings, before_checkout)
     rows = dict((name, []) for name, dummy, dummy in cmds)
     for number in range(rounds):
         for name, cmd, extra in cmds:
-            before = hosts.cpu() if hosts.files else 0.0
+            before, busy = hosts.cpu() if hosts.files else 0.0, machine_busy()
             wall, cpu, rss, rc = timed(cmd, extra, os.path.join(work, '%s-%d.log' % (name, count)))
             host_cpu = ((hosts.cpu() - before) - idle * wall) / len(names) if hosts.files else float('nan')
-            rows[name].append({'wall': wall, 'cpu': cpu, 'rss': rss, 'host_cpu': host_cpu, 'rc': rc})
+            # The share of the machine's CPUs the command kept busy (the hosts' idle rate left out).
+            busy = (machine_busy() - busy - machine_idle * wall) / (wall * CPUS)
+            rows[name].append({'wall': wall, 'cpu': cpu, 'rss': rss, 'host_cpu': host_cpu, 'busy': busy, 'rc': rc})
         print('  round %d/%d: %s' % (number + 1, rounds, ', '.join('%s %.2fs' % (n, r[-1]['wall']) for n, r in rows.items())),
               flush=True)
     if not prepared:
@@ -226,15 +243,15 @@ def show(result):
     count = result['hosts']
     print('\n%d hosts (of %d started), forks %s; host idle %.3f CPU-s/s per host (subtracted)'
           % (count, result['started'], fleet_health.env()['ANSIBLE_FORKS'], result['idle_cpu_per_host_s_per_s']))
-    header = ('command', 'wall s', 'wall/h', 'ctl CPU s', 'ctl CPU/h', 'ctl RSS MiB', 'host CPU/h')
-    print('%-24s %8s %8s %10s %10s %12s %9s' % header)
+    header = ('command', 'wall s', 'wall/h', 'ctl CPU s', 'ctl CPU/h', 'ctl RSS MiB', 'host CPU/h', 'busy %')
+    print('%-24s %8s %8s %10s %10s %12s %10s %7s' % header)
     med = {}
     for name, runs in result['rows'].items():
-        med[name] = dict((k, median([r[k] for r in runs])) for k in ('wall', 'cpu', 'rss', 'host_cpu'))
+        med[name] = dict((k, median([r.get(k, float('nan')) for r in runs])) for k in ('wall', 'cpu', 'rss', 'host_cpu', 'busy'))
         bad = sum(1 for r in runs if r['rc'] != 0)
-        print('%-24s %8.2f %8.3f %10.2f %10.3f %12.0f %9.3f%s' % (
+        print('%-24s %8.2f %8.3f %10.2f %10.3f %12.0f %10.3f %7.0f%s' % (
             name, med[name]['wall'], med[name]['wall'] / count, med[name]['cpu'], med[name]['cpu'] / count,
-            med[name]['rss'], med[name]['host_cpu'], '  (rc != 0 in %d runs)' % bad if bad else ''))
+            med[name]['rss'], med[name]['host_cpu'], 100 * med[name]['busy'], '  (rc != 0 in %d runs)' % bad if bad else ''))
     ping = med['ping']
     health = med['daily_health']
     print('host CPU   daily_health / ping             = %.2f  (target <= 1.5)' % (health['host_cpu'] / ping['host_cpu']))
@@ -246,6 +263,9 @@ def show(result):
         print('wall       daily_health_mitogen / ping     = %.2f  (target <= 1.0)' % (mito['wall'] / ping['wall']))
         print('host CPU   daily_health_mitogen / ping     = %.2f' % (mito['host_cpu'] / ping['host_cpu']))
         print('ctl CPU    daily_health_mitogen / ping     = %.2f' % (mito['cpu'] / ping['cpu']))
+    if 'ping_mitogen' in med:
+        print('wall       ping_mitogen / ping_play_pipelining = %.2f  (the same playbook: Mitogen / pipelined ansible-core)'
+              % (med['ping_mitogen']['wall'] / med['ping_play_pipelining']['wall']))
     print('ctl CPU    daily_health / ping             = %.2f' % (health['cpu'] / ping['cpu']))
     if 'daily_health_before' in med:
         old = med['daily_health_before']
