@@ -79,6 +79,12 @@ def mitogen_strategy_dir():
                             os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy')])
 
 
+def mitogen_env():
+    """The environment of the Mitogen profile (profiles/mitogen.sh), or None without mitogen."""
+    strategy = mitogen_strategy_dir()
+    return {'ANSIBLE_STRATEGY_PLUGINS': strategy, 'ANSIBLE_STRATEGY': 'mitogen_linear'} if strategy else None
+
+
 def cgroup_file(container_id):
     """The file with the container's cumulative CPU time: cgroup v2 cpu.stat, or v1 cpuacct.usage."""
     for pattern in ('/sys/fs/cgroup/system.slice/docker-%s.scope/cpu.stat', '/sys/fs/cgroup/docker/%s/cpu.stat',
@@ -149,10 +155,9 @@ def commands(work, inventory, mitogen_inventory, settings, before=None):
     if before:
         cmds.append(('daily_health_before', [health[0], '-i', inventory, os.path.join(before, 'playbooks', 'daily_health.yml')]
                      + health[4:], {'ANSIBLE_COLLECTIONS_PATH': os.path.join(before, '.collections')}))
-    strategy = mitogen_strategy_dir()
-    if strategy:
-        cmds.append(('daily_health_mitogen', [health[0], '-i', mitogen_inventory] + health[3:],
-                     {'ANSIBLE_STRATEGY_PLUGINS': strategy, 'ANSIBLE_STRATEGY': 'mitogen_linear'}))
+    mitogen = mitogen_env()
+    if mitogen:
+        cmds.append(('daily_health_mitogen', [health[0], '-i', mitogen_inventory] + health[3:], mitogen))
     else:
         print('mitogen is not installed: no Mitogen rows', flush=True)
     cmds.append(('script', [os.path.join(BIN, 'ansible'), 'all', '-i', inventory, '-m', 'ansible.builtin.script',
@@ -168,9 +173,9 @@ def commands(work, inventory, mitogen_inventory, settings, before=None):
             ('daily_health_free', health, {'ANSIBLE_STRATEGY': 'free'}),
             ('ping_play_facts', [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, plays['true']], {}),
         ]
-        if strategy:
+        if mitogen:
             cmds.append(('ping_mitogen', [os.path.join(BIN, 'ansible-playbook'), '-i', mitogen_inventory, plays['false']],
-                         {'ANSIBLE_STRATEGY_PLUGINS': strategy, 'ANSIBLE_STRATEGY': 'mitogen_linear'}))
+                         mitogen))
     return cmds
 
 
@@ -211,8 +216,7 @@ def measure_size(image, count, rounds, settings, work, prepared=None, before_che
     inventory = os.path.join(work, 'hosts-%d.yml' % count)
     fleet.write_inventory(inventory, names)
     mitogen_inventory = os.path.join(work, 'hosts-%d-mitogen.yml' % count)
-    with open(mitogen_inventory, 'w') as handle:
-        handle.write(fleet.inventory_text(names).replace('community.docker.docker', 'docker'))
+    fleet.write_inventory(mitogen_inventory, names, connection='docker')
     hosts = Hosts(names)
     before, busy, t0 = hosts.cpu(), machine_busy(), time.monotonic()
     time.sleep(10)
@@ -247,7 +251,7 @@ def show(result):
     print('%-24s %8s %8s %10s %10s %12s %10s %7s' % header)
     med = {}
     for name, runs in result['rows'].items():
-        med[name] = dict((k, median([r.get(k, float('nan')) for r in runs])) for k in ('wall', 'cpu', 'rss', 'host_cpu', 'busy'))
+        med[name] = dict((k, median([r[k] for r in runs])) for k in ('wall', 'cpu', 'rss', 'host_cpu', 'busy'))
         bad = sum(1 for r in runs if r['rc'] != 0)
         print('%-24s %8.2f %8.3f %10.2f %10.3f %12.0f %10.3f %7.0f%s' % (
             name, med[name]['wall'], med[name]['wall'] / count, med[name]['cpu'], med[name]['cpu'] / count,

@@ -65,24 +65,23 @@ WAYS = (('', {'ANSIBLE_PIPELINING': 'true'}), ('_mitogen', None))
 
 def commands(work, names):
     """(name, argv, extra environment, hosts) of every command; inventories and plays go to ``work``."""
-    strategy = bench.mitogen_strategy_dir()
-    if not strategy:
+    mitogen_env = bench.mitogen_env()
+    if not mitogen_env:
         raise SystemExit('mitogen is not installed: pip install -r requirements-dev.txt (mitogen==0.3.54)')
     playbook = os.path.join(bench.BIN, 'ansible-playbook')
+    plays = {}
+    for task, text in TASKS:
+        plays[task] = os.path.join(work, '%s.yml' % task)
+        with open(plays[task], 'w') as handle:
+            handle.write(PLAY % text)
     cmds = []
     for count in (1, len(names)):
         plain = fleet.write_inventory(os.path.join(work, 'hosts-%d.yml' % count), names[:count])
-        mitogen = os.path.join(work, 'hosts-%d-mitogen.yml' % count)
-        with open(mitogen, 'w') as handle:
-            handle.write(fleet.inventory_text(names[:count]).replace('community.docker.docker', 'docker'))
-        for task, text in TASKS:
-            play = os.path.join(work, '%s.yml' % task)
-            with open(play, 'w') as handle:
-                handle.write(PLAY % text)
+        mitogen = fleet.write_inventory(os.path.join(work, 'hosts-%d-mitogen.yml' % count), names[:count], connection='docker')
+        for task, dummy in TASKS:
             for suffix, extra in WAYS:
-                env = extra or {'ANSIBLE_STRATEGY_PLUGINS': strategy, 'ANSIBLE_STRATEGY': 'mitogen_linear'}
-                cmds.append(('%s%s/%d' % (task, suffix, count), [playbook, '-i', mitogen if suffix else plain, play],
-                             env, names[:count]))
+                cmds.append(('%s%s/%d' % (task, suffix, count), [playbook, '-i', mitogen if suffix else plain, plays[task]],
+                             extra or mitogen_env, names[:count]))
     return cmds
 
 

@@ -70,11 +70,12 @@ def remove_hosts(label):
         subprocess.run(['docker', 'rm', '-f'] + ids, capture_output=True, check=False)
 
 
-def inventory_text(names, group='all', python='/usr/bin/python3'):
-    """A YAML inventory of ``names`` reached with the docker connection. With a ``group`` other
-    than ``all`` the connection variables are that group's, so that the implicit localhost
-    (which reads the ``all`` group's variables) keeps its local connection."""
-    conn = ['vars:', '  ansible_connection: community.docker.docker', '  ansible_python_interpreter: %s' % python,
+def inventory_text(names, group='all', python='/usr/bin/python3', connection='community.docker.docker'):
+    """A YAML inventory of ``names`` reached with the docker connection (``connection``: Mitogen takes
+    over ``docker``, not ``community.docker.docker``). With a ``group`` other than ``all`` the
+    connection variables are that group's, so that the implicit localhost (which reads the ``all``
+    group's variables) keeps its local connection."""
+    conn = ['vars:', '  ansible_connection: %s' % connection, '  ansible_python_interpreter: %s' % python,
             'hosts:'] + ['  %s:' % name for name in names]
     if group == 'all':
         lines = ['all:'] + ['  ' + line for line in conn]

@@ -41,7 +41,7 @@ def hosts():
 
 def play(tmp_path, connection):
     inventory = tmp_path / 'hosts.yml'
-    inventory.write_text(inventory_text(HOSTS, group='fleet').replace('community.docker.docker', connection))
+    inventory.write_text(inventory_text(HOSTS, group='fleet', connection=connection))
     report_dir = tmp_path / 'run'
     command = ('. profiles/mitogen.sh && ansible-playbook -vvv -i "$1" playbooks/daily_health.yml -e target=fleet '
                '-e daily_health_fail_on=never -e daily_health_report_dir="$2"')
